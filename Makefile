@@ -1,0 +1,34 @@
+# tend: the two commands of the quick start are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEBIAN_PACKAGES := gnupg git dpkg-dev
+
+.PHONY: test demo bench deps venv lint clean
+
+deps:
+	@scripts/ensure-packages $(DEBIAN_PACKAGES)
+
+$(BIN)/tend: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(BIN)/tend
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: deps venv lint
+	$(BIN)/pytest -q -n 2
+
+demo: deps venv
+	@scripts/demo
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""tend: a masterless configuration-management agent."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Run tend as `python -m agent`."""
+
+from agent.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,80 @@
+"""`tend lookup KEY`: a Hiera lookup for this host (or --host), with --explain showing how it was found."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.cli import common
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("lookup", help="look a key up in the hierarchy")
+    parser.add_argument("key")
+    parser.add_argument("--merge", choices=["first", "unique", "hash", "deep"], help="merge behaviour")
+    parser.add_argument("--knock-out-prefix", metavar="P", help="deep merge: prefix that removes lower values")
+    parser.add_argument("--sort-merged-arrays", action="store_true", help="deep merge: sort merged arrays")
+    parser.add_argument("--merge-hash-arrays", action="store_true", help="deep merge: merge hashes inside arrays")
+    parser.add_argument("--explain", action="store_true", help="show every level and path tried")
+    parser.add_argument("--json", action="store_true", help="print the value (or the explanation) as JSON")
+    common.add_repo_options(parser)
+    common.add_agent_options(parser)
+    common.add_fact_options(parser)
+    parser.set_defaults(run=run)
+
+
+def merge_of(args: argparse.Namespace) -> object:
+    deep_options = args.knock_out_prefix or args.sort_merged_arrays or args.merge_hash_arrays
+    if deep_options and args.merge not in (None, "deep"):
+        raise SystemExit("tend lookup: the deep merge options need --merge deep (or no --merge)")
+    if not deep_options:
+        return args.merge
+    spec: dict[str, object] = {"strategy": "deep"}
+    if args.knock_out_prefix:
+        spec["knockout_prefix"] = args.knock_out_prefix
+    if args.sort_merged_arrays:
+        spec["sort_merged_arrays"] = True
+    if args.merge_hash_arrays:
+        spec["merge_hash_arrays"] = True
+    return spec
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.data.explain import render_text, to_json, to_plain
+    from agent.data.hiera import Hiera
+    from agent.errors import NotFound, TendError
+
+    merge = merge_of(args)
+    settings = common.settings_of(args)
+    repo = common.repo_of(args, settings)
+    facts = common.facts_of(args, settings, repo)
+    context = Hiera(repo).context(facts)
+    try:
+        found = context.lookup(args.key, merge, trace=args.explain)
+    except (NotFound, TendError):
+        if args.explain and context.last_trace is not None:
+            _print_explanation(context.last_trace, args.json, render_text, to_json)
+        raise
+    if args.explain:
+        _print_explanation(context.last_trace, args.json, render_text, to_json)
+    elif args.json:
+        common.print_json(to_plain(found.value))
+    else:
+        _print_value(to_plain(found.value))
+    return 0
+
+
+def _print_explanation(trace, as_json: bool, render_text, to_json) -> None:
+    if as_json:
+        common.print_json(to_json(trace))
+    else:
+        sys.stdout.write(render_text(trace))
+
+
+def _print_value(value: object) -> None:
+    if isinstance(value, str):
+        sys.stdout.write(value if value.endswith("\n") else value + "\n")
+    elif value is None or isinstance(value, bool | int | float):
+        common.print_json(value)
+    else:
+        common.print_yaml(value)

@@ -1,0 +1,45 @@
+"""Entry point: parses the command line, dispatches to a command module, turns errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from agent import __version__
+from agent.cli import facts as facts_command
+from agent.cli import lookup as lookup_command
+
+COMMANDS = (lookup_command, facts_command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tend", description="A masterless configuration-management agent.")
+    parser.add_argument("--version", action="version", version=f"tend {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in COMMANDS:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    from agent.errors import TendError
+
+    try:
+        return args.run(args)
+    except TendError as error:
+        if args.debug:
+            raise
+        print(f"tend: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tend: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,123 @@
+"""Reads one YAML data file: values, the line of each top-level key, and ENC[...] values made opaque."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.data.encrypted import EncryptedValue, looks_encrypted
+from agent.errors import DataError
+from agent.location import Location
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _DataLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that refuses duplicate keys and keeps encrypted strings opaque."""
+
+    source = "<data>"
+    has_encrypted = False
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        _refuse_duplicate_keys(node, self.source)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode, source: str) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+            continue
+        ident = (key_node.tag, key_node.value)
+        line = key_node.start_mark.line + 1
+        if ident in seen:
+            raise DataError(
+                f"duplicate key '{key_node.value}' (first defined on line {seen[ident]})",
+                location=Location(source, line),
+            )
+        seen[ident] = line
+
+
+def _construct_str(loader: _DataLoader, node: yaml.ScalarNode) -> Any:
+    value = loader.construct_scalar(node)
+    if looks_encrypted(value):
+        loader.has_encrypted = True
+        return EncryptedValue(value, Location(loader.source, node.start_mark.line + 1))
+    return value
+
+
+_DataLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
+
+
+@dataclass(slots=True)
+class DataFile:
+    """A parsed data file: its top-level hash and the line each key starts on."""
+
+    path: str
+    data: dict[Any, Any]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int | None:
+        return self.lines.get(key)
+
+
+def parse_yaml_data(text: str, source: str) -> DataFile:
+    """Parse `text` as a data file; `source` names it in errors and provenance."""
+    loader = _DataLoader(text)
+    loader.source = source
+    try:
+        node = loader.get_single_node()
+        if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
+            return DataFile(source, {})
+        if not isinstance(node, yaml.MappingNode):
+            raise DataError(
+                "the top level must be a hash of keys to values",
+                location=Location(source, node.start_mark.line + 1),
+            )
+        lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        raise yaml_error(error, source) from None
+    except yaml.YAMLError as error:
+        raise DataError(f"invalid YAML: {error}", location=Location(source)) from None
+    finally:
+        loader.dispose()
+    if loader.has_encrypted:
+        data = {key: _stamp_key(value, str(key)) for key, value in data.items()}
+    return DataFile(source, data, lines)
+
+
+def yaml_error(error: yaml.MarkedYAMLError, source: str) -> DataError:
+    """A DataError naming the file and line of a YAML syntax error."""
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark else None
+    problem = error.problem or error.context or "invalid YAML"
+    if error.context and error.problem:
+        problem = f"{error.context}, {error.problem}"
+    return DataError(f"invalid YAML: {problem}", location=Location(source, line))
+
+
+def _stamp_key(value: Any, key: str) -> Any:
+    """Record in every encrypted value the top-level key that holds it."""
+    if isinstance(value, EncryptedValue):
+        return EncryptedValue(value.text, value.location, key)
+    if isinstance(value, list):
+        return [_stamp_key(v, key) for v in value]
+    if isinstance(value, dict):
+        return {k: _stamp_key(v, key) for k, v in value.items()}
+    return value
+
+
+def read_data_file(path: Path, source: str) -> DataFile:
+    """Read and parse a data file (YAML, or JSON which is YAML)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"not UTF-8 text: {error.reason}", location=Location(source)) from None
+    except OSError as error:
+        raise DataError(f"cannot read: {error.strerror}", location=Location(source)) from None
+    return parse_yaml_data(text, source)

@@ -1,0 +1,51 @@
+"""Fact overrides from the command line: `--fact KEY=VALUE`, VALUE read as YAML, KEY dotted for nesting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from agent.errors import FactsError
+from agent.facts.merge import deep_merge
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_fact_overrides(items: list[str]) -> dict:
+    """Return the facts that `--fact` arguments set, a later argument overriding an earlier one.
+
+    `count=3` sets an int, `debug=true` a bool, `name=web1` a string, `x=` an empty
+    string and `roles=[a, b]` a list; `os.family=RedHat` sets `family` inside `os`.
+    """
+    facts: dict = {}
+    for item in items:
+        facts = deep_merge(facts, parse_fact_override(item))
+    return facts
+
+
+def parse_fact_override(item: str) -> dict:
+    """Return the nested facts one `KEY=VALUE` argument sets."""
+    key, sep, raw = item.partition("=")
+    if not sep:
+        raise FactsError(f"--fact '{item}': expected KEY=VALUE, e.g. --fact role=web")
+    path = key.strip().split(".")
+    if not all(path):
+        raise FactsError(f"--fact '{item}': the key must be a name or dotted names, e.g. os.family=Debian")
+    value: Any = _parse_value(item, raw)
+    for name in reversed(path):
+        value = {name: value}
+    return value
+
+
+def _parse_value(item: str, raw: str) -> Any:
+    if not raw.strip():
+        return ""
+    try:
+        return yaml.load(raw, Loader=_Loader)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or "not a YAML value"
+        raise FactsError(
+            f"--fact '{item}': the value is not valid YAML ({problem}); quote it to pass a string, "
+            f"e.g. --fact '{item.partition('=')[0]}=\"...\"'"
+        ) from error

@@ -1,0 +1,1 @@
+"""The control repository: where its parts are, and the inventory of hosts and admins."""

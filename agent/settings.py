@@ -1,0 +1,169 @@
+"""The agent's own configuration: agent.yaml, its paths, and their overrides (TEND_* variables, flags)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agent.errors import ConfigError
+from agent.location import Location
+
+DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
+DEFAULT_STATE_DIR = Path("/var/lib/tend")
+DEFAULT_FACTS_FILE = Path("/etc/tend/facts.yaml")
+DEFAULT_FACTS_DIR = Path("/etc/tend/facts.d")
+_KEYS = {
+    "source": dict,
+    "interval": (str, int),
+    "splay": (str, int),
+    "facts": dict,
+    "state_dir": str,
+    "facts_file": str,
+    "facts_dir": str,
+    "report_retention": int,
+    "apt": dict,
+    "metrics_file": str,
+}
+_SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class StatePaths:
+    """Every path of the agent's state, all under one directory (§5)."""
+
+    root: Path
+
+    @property
+    def gnupg(self) -> Path:
+        return self.root / "gnupg"
+
+    @property
+    def bundles(self) -> Path:
+        return self.root / "bundles"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def bucket(self) -> Path:
+        return self.root / "bucket"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.root / "audit.log"
+
+    @property
+    def lock(self) -> Path:
+        return Path("/run/tend.lock") if self.root == DEFAULT_STATE_DIR else self.root / "tend.lock"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """agent.yaml as validated, with the overrides of the environment and the command line applied."""
+
+    source: Mapping[str, Any] = field(default_factory=dict)
+    interval_s: int = 1800
+    splay_s: int = 0
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    state: StatePaths = StatePaths(DEFAULT_STATE_DIR)
+    facts_file: Path = DEFAULT_FACTS_FILE
+    facts_dir: Path = DEFAULT_FACTS_DIR
+    report_retention: int = 100
+    apt: Mapping[str, Any] = field(default_factory=dict)
+    metrics_file: Path | None = None
+    config_file: Path | None = None
+
+
+def parse_duration(value: Any, where: Location, name: str) -> int:
+    """`30m`, `2h`, `90` (seconds) → seconds."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{name}: {value!r} is not a duration (like 90, 30s, 30m, 2h)", location=where)
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def load_settings(
+    config: Path | None = None, *, state_dir: Path | None = None, environ: Mapping[str, str] = os.environ
+) -> AgentSettings:
+    """Read agent.yaml (a missing default file is fine: the defaults apply) and apply overrides."""
+    explicit = config or (Path(environ["TEND_CONFIG"]) if environ.get("TEND_CONFIG") else None)
+    path = explicit or DEFAULT_CONFIG
+    raw, lines = _read(path, required=explicit is not None)
+    shown = str(path)
+
+    def at(key: str) -> Location:
+        return Location(shown, lines.get(key))
+
+    for key, value in raw.items():
+        if key not in _KEYS:
+            hint = difflib.get_close_matches(str(key), list(_KEYS), n=1)
+            more = f" (did you mean '{hint[0]}'?)" if hint else ""
+            raise ConfigError(f"unknown key '{key}'{more}", location=at(key))
+        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+            raise ConfigError(f"'{key}' has the wrong type ({type(value).__name__})", location=at(key))
+    source = raw.get("source", {})
+    for key, value in source.items():
+        if key not in _SOURCE_KEYS:
+            known = ", ".join(_SOURCE_KEYS)
+            raise ConfigError(f"source: unknown key '{key}' (known: {known})", location=at("source"))
+        if not isinstance(value, _SOURCE_KEYS[key]):
+            raise ConfigError(f"source: '{key}' has the wrong type", location=at("source"))
+    state_root = state_dir or _path(environ.get("TEND_STATE_DIR")) or _path(raw.get("state_dir")) or DEFAULT_STATE_DIR
+    return AgentSettings(
+        source=source,
+        interval_s=parse_duration(raw.get("interval", 1800), at("interval"), "interval"),
+        splay_s=parse_duration(raw.get("splay", 0), at("splay"), "splay"),
+        facts=raw.get("facts", {}),
+        state=StatePaths(state_root.absolute()),
+        facts_file=_path(environ.get("TEND_FACTS_FILE")) or _path(raw.get("facts_file")) or DEFAULT_FACTS_FILE,
+        facts_dir=_path(environ.get("TEND_FACTS_DIR")) or _path(raw.get("facts_dir")) or DEFAULT_FACTS_DIR,
+        report_retention=raw.get("report_retention", 100),
+        apt=raw.get("apt", {}),
+        metrics_file=_path(raw.get("metrics_file")),
+        config_file=path if path.exists() else None,
+    )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _read(path: Path, *, required: bool) -> tuple[dict, dict[str, int]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError("no such file", location=Location(str(path))) from None
+        return {}, {}
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror}", location=Location(str(path))) from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        node = yaml.compose(text, Loader=loader)
+        data = yaml.load(text, Loader=loader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = mark.line + 1 if mark else None
+        raise ConfigError(f"invalid YAML: {error.problem}", location=Location(str(path), line)) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        raise ConfigError("must be a hash of settings", location=Location(str(path), 1))
+    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
+    return data, lines
