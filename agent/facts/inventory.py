@@ -25,16 +25,12 @@ def inventory_facts(inventory: Mapping[str, Any], host: str, *, source: str) -> 
     if not isinstance(hosts, Mapping):
         raise ConfigError("'hosts' must be a mapping of host names to their facts", location=Location(source))
     if host not in hosts:
-        raise ConfigError(
-            unknown_host_message(host, [str(name) for name in hosts]), location=Location(source)
-        )
+        raise ConfigError(unknown_host_message(host, [str(name) for name in hosts]), location=Location(source))
     facts = hosts[host]
     if facts is None:
         return {}
     if not isinstance(facts, Mapping):
-        raise ConfigError(
-            f"host '{host}': facts must be a mapping of names to values", location=Location(source)
-        )
+        raise ConfigError(f"host '{host}': facts must be a mapping of names to values", location=Location(source))
     return copy.deepcopy(dict(facts))
 
 

@@ -60,9 +60,7 @@ def parse_facts(text: str, *, source: str) -> dict:
         return {}
     if not isinstance(data, dict):
         kind = _KINDS.get(type(data), type(data).__name__)
-        raise FactsError(
-            f"facts must be a mapping of names to values, not a {kind}", location=Location(source)
-        )
+        raise FactsError(f"facts must be a mapping of names to values, not a {kind}", location=Location(source))
     return data
 
 

@@ -104,7 +104,7 @@ def test_unknown_interpolation_method(tend, tmp_path: Path) -> None:
 
 
 def test_debug_shows_the_traceback(tend, tmp_path: Path) -> None:
-    repo = site(tmp_path, {"hiera.yaml": HIERA, "data/common.yaml": "a: \"%{nosuchvar}\"\n"})
+    repo = site(tmp_path, {"hiera.yaml": HIERA, "data/common.yaml": 'a: "%{nosuchvar}"\n'})
     result = tend(["--debug", "lookup", "a", "--repo", str(repo)])
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "nosuchvar" in result.stderr

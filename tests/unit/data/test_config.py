@@ -70,5 +70,5 @@ def test_errors(tmp_path: Path, text: str, line: int, message: str) -> None:
 
 
 def test_missing_config(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="no hiera.yaml"):
+    with pytest.raises(ConfigError, match=r"no hiera\.yaml"):
         load_hiera_config(tmp_path)

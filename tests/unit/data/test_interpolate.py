@@ -11,7 +11,12 @@ from agent.errors import InterpolationError
 from agent.location import Location
 
 SCOPE = {"role": "web", "facts": {"role": "web", "os": {"family": "Debian"}}, "n": 1.0, "flag": True}
-DATA = {"list": ["a", "b"], "str": "value", "self": "%{lookup('self')}", "sec": EncryptedValue("ENC[GPG,x]", Location("f"))}
+DATA = {
+    "list": ["a", "b"],
+    "str": "value",
+    "self": "%{lookup('self')}",
+    "sec": EncryptedValue("ENC[GPG,x]", Location("f")),
+}
 
 
 def interpolator() -> Interpolator:
@@ -53,7 +58,10 @@ def test_hash_keys_are_interpolated() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("x%{alias('list')}", "'alias' interpolation is only permitted if the expression is equal to the entire string"),
+        (
+            "x%{alias('list')}",
+            "'alias' interpolation is only permitted if the expression is equal to the entire string",
+        ),
         ("%{what('x')}", "Unknown interpolation method 'what'"),
         ("%{nosuchvar}", "Unknown variable: 'nosuchvar'"),
         ("%{lookup('self')}", "Recursive lookup detected in [self, self]"),

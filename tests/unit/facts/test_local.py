@@ -35,6 +35,4 @@ def test_a_bad_indentation_names_its_line():
 def test_a_top_level_that_is_not_a_mapping_names_the_file(text, kind):
     with pytest.raises(FactsError) as caught:
         parse_facts(text, source="facts.d/10-role.yaml")
-    assert (
-        str(caught.value) == f"facts.d/10-role.yaml: facts must be a mapping of names to values, not a {kind}"
-    )
+    assert str(caught.value) == f"facts.d/10-role.yaml: facts must be a mapping of names to values, not a {kind}"

@@ -1,0 +1,1 @@
+"""Secrets: ENC[GPG,...] values, OpenPGP packet headers, recipients and keys, without running gpg."""
