@@ -1,0 +1,92 @@
+"""The only code of tend that touches the host, bundled in one `System` object that is passed around."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from agent.system import commands, files
+from agent.system.accounts import Accounts
+from agent.system.bucket import Bucket
+from agent.system.commands import CommandResult
+from agent.system.files import FileKind, FileState
+from agent.system.lock import RunLock
+from agent.system.paths import Root
+
+__all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Root", "RunLock", "System"]
+
+
+class System:
+    """What resources and providers need of the host: paths under the root, commands, files, accounts.
+
+    Managed paths are `str` ("/etc/motd"); `resolve` turns them into host `Path`s, which the file
+    methods take. Backups go to `bucket` (None: no backups are kept).
+    """
+
+    __slots__ = ("accounts", "bucket", "command_timeout", "root")
+
+    def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
+        self.root = root
+        self.bucket = bucket
+        self.command_timeout = command_timeout
+        self.accounts = Accounts(root)
+
+    def __repr__(self) -> str:
+        return f"System({self.root!r}, {self.bucket!r})"
+
+    def resolve(self, managed: str, *, follow: bool = False) -> Path:
+        return self.root.resolve(managed, follow=follow)
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        user: str | None = None,
+        in_root: bool = False,
+    ) -> CommandResult:
+        """commands.run with the default timeout; `in_root` chroots into the root unless it is '/'.
+
+        Without `in_root` the command runs on the host even under another root: pass the root to
+        tools that take one (`dpkg --root`, `systemctl --root`).
+        """
+        return commands.run(
+            argv,
+            input=input,
+            env=env,
+            cwd=cwd,
+            timeout=self.command_timeout if timeout is None else timeout,
+            user=user,
+            chroot=self.root.path if in_root and not self.root.is_host else None,
+        )
+
+    def backup(self, data: bytes, *, sensitive: bool) -> str | None:
+        """Store `data` in the bucket and return its digest; None when there is no bucket."""
+        return None if self.bucket is None else self.bucket.put(data, sensitive=sensitive)
+
+    def uid_of(self, name: str) -> int:
+        return self.accounts.uid_of(name)
+
+    def gid_of(self, name: str) -> int:
+        return self.accounts.gid_of(name)
+
+    def user_name(self, uid: int) -> str | None:
+        return self.accounts.user_name(uid)
+
+    def group_name(self, gid: int) -> str | None:
+        return self.accounts.group_name(gid)
+
+    write_atomic = staticmethod(files.write_atomic)
+    symlink_atomic = staticmethod(files.symlink_atomic)
+    read_state = staticmethod(files.read_state)
+    read_bytes = staticmethod(files.read_bytes)
+    file_digest = staticmethod(files.file_digest)
+    ensure_directory = staticmethod(files.ensure_directory)
+    remove = staticmethod(files.remove)
+    set_mode = staticmethod(files.set_mode)
+    set_owner = staticmethod(files.set_owner)
+    fsync_dir = staticmethod(files.fsync_dir)
+    cleanup_stale_temps = staticmethod(files.cleanup_stale_temps)

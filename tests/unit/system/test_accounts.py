@@ -1,0 +1,50 @@
+from agent.system.accounts import Group, User, parse_group, parse_passwd
+
+PASSWD = """\
+root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+# a comment
+www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin
+
++nisuser::::::
+broken:x:notanumber:1:x:/:/bin/sh
+short:x:5
+deploy:x:1001:1001:Deploy,,,:/home/deploy:/bin/bash:extra
+"""
+
+GROUP = """\
+root:x:0:
+adm:x:4:syslog,deploy
+# comment
+www-data:x:33:
+-nisgroup
+bad:x:abc:deploy
+sudo:x:27:deploy
+"""
+
+
+def test_parse_passwd_keeps_valid_entries_in_order():
+    assert parse_passwd(PASSWD) == [
+        User("root", 0, 0, "/root", "/bin/bash"),
+        User("daemon", 1, 1, "/usr/sbin", "/usr/sbin/nologin"),
+        User("www-data", 33, 33, "/var/www", "/usr/sbin/nologin"),
+        User("deploy", 1001, 1001, "/home/deploy", "/bin/bash"),
+    ]
+
+
+def test_parse_group_reads_members():
+    assert parse_group(GROUP) == [
+        Group("root", 0, ()),
+        Group("adm", 4, ("syslog", "deploy")),
+        Group("www-data", 33, ()),
+        Group("sudo", 27, ("deploy",)),
+    ]
+
+
+def test_parse_empty_text():
+    assert parse_passwd("") == []
+    assert parse_group("\n\n") == []
+
+
+def test_parse_passwd_without_trailing_newline():
+    assert parse_passwd("a:x:7:8::/h:/bin/sh") == [User("a", 7, 8, "/h", "/bin/sh")]
