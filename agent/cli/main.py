@@ -7,10 +7,12 @@ import sys
 from collections.abc import Sequence
 
 from agent import __version__
+from agent.cli import apply as apply_command
+from agent.cli import check as check_command
 from agent.cli import facts as facts_command
 from agent.cli import lookup as lookup_command
 
-COMMANDS = (lookup_command, facts_command)
+COMMANDS = (apply_command, check_command, lookup_command, facts_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

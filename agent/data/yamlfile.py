@@ -121,3 +121,38 @@ def read_data_file(path: Path, source: str) -> DataFile:
     except OSError as error:
         raise DataError(f"cannot read: {error.strerror}", location=Location(source)) from None
     return parse_yaml_data(text, source)
+
+
+def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, ...], int]]:
+    """Parse a YAML document and index the line of every hash key and list item by its path.
+
+    `lines[("resources", 2, "mode")]` is the line where the third resource's `mode` is written.
+    """
+    loader = _DataLoader(text)
+    loader.source = source
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[tuple[Any, ...], int] = {}
+        _index_lines(node, (), lines)
+        return loader.construct_document(node), lines
+    except yaml.MarkedYAMLError as error:
+        raise yaml_error(error, source) from None
+    except yaml.YAMLError as error:
+        raise DataError(f"invalid YAML: {error}", location=Location(source)) from None
+    finally:
+        loader.dispose()
+
+
+def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                child = (*path, key_node.value)
+                _index_lines(value_node, child, lines)
+                lines[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _index_lines(item, (*path, index), lines)

@@ -1,0 +1,218 @@
+"""Compiles a host's catalog: classes from the data, parameters looked up, resources rendered and related."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from agent.catalog.graph import Catalog, Edge, Relation
+from agent.catalog.render import Renderer, safe_relative
+from agent.data.encrypted import EncryptedValue
+from agent.data.hiera import Hiera, LookupContext
+from agent.data.keys import MISSING
+from agent.errors import ManifestError, NotFound, SecretError, TendError
+from agent.location import Location
+from agent.manifest.loader import ManifestLoader
+from agent.manifest.model import ClassDefinition, Declaration
+from agent.resources import TYPES
+from agent.resources.base import RELATIONS, Resource
+
+# Turns an encrypted value met during compilation into what the catalog uses (a Secret, a placeholder).
+SecretReader = Callable[[EncryptedValue], Any]
+
+
+def refuse_secrets(value: EncryptedValue) -> Any:
+    raise SecretError(f"'{value.key}' ({value.file}) is encrypted and this run has no key to read it")
+
+
+def reveal(value: Any, reader: SecretReader) -> Any:
+    if isinstance(value, EncryptedValue):
+        return reader(value)
+    if isinstance(value, list):
+        return [reveal(v, reader) for v in value]
+    if isinstance(value, dict):
+        return {k: reveal(v, reader) for k, v in value.items()}
+    return value
+
+
+class Compiler:
+    """Compiles catalogs from one repository; manifests, templates and data are read once for every host."""
+
+    def __init__(self, root: Path, hiera: Hiera | None = None, *, secrets: SecretReader = refuse_secrets):
+        self.root = root
+        self.hiera = hiera or Hiera(root)
+        self.loader = ManifestLoader(root, tuple(TYPES))
+        self.renderer = Renderer(root)
+        self.secrets = secrets
+
+    def compile(self, facts: Mapping[str, Any], host: str | None = None) -> tuple[Catalog, LookupContext]:
+        context = self.hiera.context(facts)
+        catalog = Catalog(host or str(facts.get("hostname", "")))
+        relations: list[tuple[Resource, str, Any]] = []
+        for definition in self._classes(context):
+            catalog.classes.append(definition.name)
+            catalog.checks.extend(definition.checks)
+            variables = self._variables(definition, context, facts)
+            for declaration in definition.resources:
+                for resource, refs in _Declared(self, declaration, variables).resources():
+                    other = catalog.resources.get(resource.id)
+                    if other is not None:
+                        raise resource.fail(f"declared twice: also at {other.location}")
+                    catalog.resources[resource.id] = resource
+                    relations.extend((resource, name, refs[name]) for name in refs)
+        _relate(catalog, relations)
+        catalog.sort()
+        return catalog, context
+
+    def _classes(self, context: LookupContext) -> list[ClassDefinition]:
+        try:
+            found = context.lookup("classes", "unique")
+            names, where = found.value, Location(found.sources[0].file, found.sources[0].line)
+        except NotFound:
+            return []
+        ordered: list[ClassDefinition] = []
+        seen: set[str] = set()
+        pending = [(name, where) for name in names]
+        while pending:
+            name, origin = pending.pop(0)
+            if not isinstance(name, str):
+                raise ManifestError(f"a class name must be a string, not {name!r}", location=origin)
+            if name in seen:
+                continue
+            seen.add(name)
+            definition = self.loader.load(name, wanted_at=origin)
+            ordered.append(definition)
+            pending.extend(definition.includes)
+        return ordered
+
+    def _variables(self, definition: ClassDefinition, context: LookupContext, facts: Mapping[str, Any]) -> dict:
+        variables: dict[str, Any] = {"facts": facts, "lookup": self._lookup_function(context)}
+        for name, default in definition.parameters.items():
+            where = Location(definition.location.file, definition.parameter_lines.get(name))
+            try:
+                value = context.lookup_value(f"{definition.name}::{name}", default)
+                variables[name] = reveal(value, self.secrets)
+            except TendError as error:
+                if error.location is None:
+                    error.location, error.subject = where, f"parameter '{name}'"
+                raise
+        return variables
+
+    def _lookup_function(self, context: LookupContext) -> Callable[..., Any]:
+        def lookup(key: str, default: Any = MISSING, merge: Any = None) -> Any:
+            return reveal(context.lookup_value(key, default, merge), self.secrets)
+
+        return lookup
+
+
+class _Declared:
+    """One declaration expanded: its loop items, `when`, rendered title and attributes."""
+
+    def __init__(self, compiler: Compiler, declaration: Declaration, variables: dict[str, Any]):
+        self.compiler = compiler
+        self.declaration = declaration
+        self.variables = variables
+
+    def _render(self, value: Any, variables: dict[str, Any], attribute: str | None) -> Any:
+        return self.compiler.renderer.value(value, variables, self.declaration.where(attribute))
+
+    def resources(self) -> list[tuple[Resource, dict[str, Any]]]:
+        attributes = dict(self.declaration.attributes)
+        loop = attributes.pop("loop", None)
+        items: list[Any] = [MISSING]
+        if loop is not None:
+            items = self._render(loop, self.variables, "loop").value
+            if not isinstance(items, list):
+                raise ManifestError(f"loop must give a list, not {items!r}", location=self.declaration.where("loop"))
+        out = []
+        for item in items:
+            variables = self.variables if item is MISSING else {**self.variables, "item": item}
+            built = self._build(dict(attributes), variables)
+            if built is not None:
+                out.append(built)
+        return out
+
+    def _build(self, attributes: dict[str, Any], variables: dict[str, Any]) -> tuple[Resource, dict] | None:
+        declaration = self.declaration
+        when = attributes.pop("when", None)
+        if when is not None and not self._render(when, variables, "when").value:
+            return None
+        title = self._render(declaration.title, variables, None)
+        values: dict[str, Any] = {}
+        tainted = {"title"} if title.sensitive else set()
+        for name, raw in attributes.items():
+            rendered = self._render(raw, variables, name)
+            values[name] = rendered.value
+            if rendered.sensitive:
+                tainted.add(name)
+        self._load_content(values, variables, tainted)
+        refs = {name: values.pop(name) for name in RELATIONS if name in values}
+        tags = values.pop("tags", None) or []
+        cls = TYPES[declaration.type]
+        resource = cls(
+            title=str(title.value),
+            values=values,
+            location=declaration.location,
+            class_name=declaration.class_name,
+            sensitive=bool(tainted),
+            tags=tuple(str(t) for t in ([tags] if isinstance(tags, str) else tags)),
+            attribute_lines=declaration.attribute_lines,
+            tainted=frozenset(tainted),
+        )
+        if "title" in tainted:
+            raise resource.fail("the title may not be computed from a secret: it is shown in every report")
+        resource.check_attributes()
+        resource.validate()
+        return resource, refs
+
+    def _load_content(self, values: dict[str, Any], variables: dict[str, Any], tainted: set[str]) -> None:
+        """`template:` and `source:` become `content` (a file's), read from the repository."""
+        where = self.declaration.where
+        if values.get("template") is not None and values.get("content") is None:
+            rendered = self.compiler.renderer.template(values.pop("template"), variables, where("template"))
+            values["content"] = rendered.value
+            if rendered.sensitive:
+                tainted.add("content")
+        if values.get("source") is not None and values.get("content") is None:
+            name = values.pop("source")
+            relative = safe_relative(str(name), where("source"), "source")
+            path = (self.compiler.root / "files" / relative).resolve()
+            if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
+                raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
+            values["content"] = path.read_bytes()
+
+
+def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> None:
+    by_class: dict[str, list[str]] = {}
+    for rid, resource in catalog.resources.items():
+        by_class.setdefault(resource.class_name, []).append(rid)
+    explicit: set[tuple[str, str]] = set()
+    for resource, name, refs in relations:
+        for ref in refs if isinstance(refs, list) else [refs]:
+            for other in _targets(catalog, by_class, resource, name, ref):
+                source, target = (other, resource.id) if name in ("require", "subscribe") else (resource.id, other)
+                catalog.edges.append(Edge(source, target, Relation(name)))
+                explicit.add((source, target))
+    for rid, resource in catalog.resources.items():
+        for ref in resource.implicit_requires():
+            if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
+                catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
+
+
+def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:
+    where = resource.where(name)
+    if not isinstance(ref, str) or ":" not in ref:
+        raise ManifestError(
+            f"{name}: {ref!r} is not a reference (type:title or class:name)", location=where, subject=resource.id
+        )
+    if ref.startswith("class:"):
+        if ref[len("class:") :] not in catalog.classes:
+            raise ManifestError(f"{name}: no class '{ref[6:]}' in this catalog", location=where, subject=resource.id)
+        return [m for m in by_class.get(ref[len("class:") :], []) if m != resource.id]
+    if ref not in catalog.resources:
+        close = difflib.get_close_matches(ref, list(catalog.resources), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ManifestError(f"{name}: no resource {ref} in this catalog{hint}", location=where, subject=resource.id)
+    return [ref]

@@ -1,0 +1,91 @@
+"""`tend apply` and `tend plan`: compile this host's catalog, converge it (or preview it), report."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.cli import common
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    for name, noop in (("apply", False), ("plan", True)):
+        helptext = "converge this host to its catalog" if not noop else "show what apply would change, with diffs"
+        parser = commands.add_parser(name, help=helptext)
+        common.add_repo_options(parser)
+        common.add_agent_options(parser)
+        common.add_fact_options(parser)
+        if not noop:
+            parser.add_argument("--noop", action="store_true", help="change nothing; report what would change")
+        parser.add_argument("--root", type=Path, help="treat DIR as the filesystem root")
+        parser.add_argument("--tags", help="only resources with one of these tags (comma-separated)")
+        parser.add_argument("--json", action="store_true", help="print the report as JSON")
+        parser.add_argument("--detailed-exitcodes", action="store_true", help="0 none, 2 changes, 4 failures, 6 both")
+        parser.add_argument("--wait", action="store_true", help="wait for a run in progress instead of failing")
+        parser.set_defaults(run=run, plan=noop)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.cli.converge import Converge
+
+    noop = args.plan or args.noop
+    settings = common.settings_of(args)
+    repo = common.repo_of(args, settings)
+    facts = common.facts_of(args, settings, repo)
+    colour = sys.stdout.isatty() and not args.json
+    converge = Converge(
+        repo,
+        settings,
+        facts,
+        host=args.host or str(facts.get("hostname", "")),
+        root=args.root,
+        noop=noop,
+        diffs=args.plan,
+        tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
+    )
+    stop = _StopFlag()
+    report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))
+    if args.json:
+        common.print_json(report.to_json(args.detailed_exitcodes))
+    else:
+        from agent.reports.text import summary
+
+        if report.error:
+            print(f"tend: {report.error}", file=sys.stderr)
+        else:
+            print(summary(report))
+    if report.interrupted and stop.signal:
+        return 128 + stop.signal
+    return report.exit_code(args.detailed_exitcodes)
+
+
+def _printer(colour: bool, diffs: bool):
+    from agent.reports.text import diff_block, resource_line
+
+    def show(result) -> None:
+        line = resource_line(result, colour)
+        if line:
+            print(line, flush=True)
+            if diffs:
+                sys.stdout.write(diff_block(result))
+
+    return show
+
+
+class _StopFlag:
+    """SIGTERM and SIGINT during a run: finish the resource in hand, skip the rest, report."""
+
+    def __init__(self) -> None:
+        self.signal = 0
+        self.started = datetime.now(UTC)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.signal = signum
+
+    def __call__(self) -> bool:
+        return bool(self.signal)

@@ -1,0 +1,45 @@
+"""`tend check`: compiles the catalog of every inventory host, a line each; exit 1 on any error (repo CI)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from agent.cli import common
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("check", help="compile every inventory host's catalog")
+    common.add_repo_options(parser)
+    common.add_agent_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from agent.catalog.compile import Compiler
+    from agent.data.hiera import Hiera
+    from agent.errors import TendError
+    from agent.facts import gather_facts, system_facts
+    from agent.repo.inventory import load_inventory
+    from agent.secrets.secret import placeholder
+
+    settings = common.settings_of(args)
+    repo = common.repo_of(args, settings)
+    inventory = load_inventory(repo)
+    if not inventory.hosts:
+        print(f"tend: {repo}/keys/inventory.yaml lists no hosts: nothing to check", file=sys.stderr)
+        return 1
+    compiler = Compiler(repo, Hiera(repo), secrets=lambda value: placeholder(value.file, value.key))
+    machine = system_facts()
+    failures = 0
+    for host in sorted(inventory.hosts):
+        try:
+            facts = gather_facts(system=machine, local={}, config={}, inventory=inventory.facts_of(host), host=host)
+            catalog, _ = compiler.compile(facts, host)
+        except TendError as error:
+            failures += 1
+            print(f"FAIL {host}: {error}")
+            continue
+        print(f"ok   {host}: {len(catalog.resources)} resources, classes {', '.join(catalog.classes) or 'none'}")
+    print(f"{len(inventory.hosts) - failures} of {len(inventory.hosts)} hosts compile")
+    return 1 if failures else 0

@@ -1,0 +1,88 @@
+"""One converge of this host, as apply, plan and run do it: lock, compile, apply, save the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.catalog.compile import Compiler
+from agent.errors import HostError, LockError, TendError
+from agent.reports.model import Report, ResourceResult, new_run_id
+from agent.reports.store import ReportStore
+from agent.runner.apply import Runner
+from agent.runner.state import RunState
+from agent.settings import AgentSettings
+from agent.system import Bucket, Root, RunLock, System
+
+
+class Converge:
+    def __init__(
+        self,
+        repo: Path,
+        settings: AgentSettings,
+        facts: Mapping[str, Any],
+        *,
+        host: str,
+        root: Path | None = None,
+        noop: bool = False,
+        diffs: bool = False,
+        tags: frozenset[str] = frozenset(),
+        bundle: dict[str, str] | None = None,
+    ):
+        self.repo = repo
+        self.settings = settings
+        self.facts = facts
+        self.host = host
+        self.root = root
+        self.noop = noop
+        self.diffs = diffs
+        self.tags = tags
+        self.bundle = bundle
+
+    def run(
+        self,
+        *,
+        wait: bool = False,
+        stop: Callable[[], bool] = lambda: False,
+        printer: Callable[[ResourceResult], None] | None = None,
+    ) -> Report:
+        started = datetime.now(UTC)
+        report = Report(new_run_id(started), self.host, started, "noop" if self.noop else "apply", self.bundle)
+        paths = self.settings.state
+        try:
+            lock = RunLock(paths.lock)
+            paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            lock.acquire(wait=wait)
+        except LockError:
+            raise
+        except OSError as error:
+            raise HostError(f"cannot use the state directory: {error.strerror}", subject=str(paths.root)) from None
+        try:
+            self._converge(report, stop, printer)
+        finally:
+            lock.release()
+        return report
+
+    def _converge(self, report: Report, stop: Callable[[], bool], printer: Any) -> None:
+        paths = self.settings.state
+        clock = time_started = datetime.now(UTC)
+        try:
+            root = Root(self.root or Path("/"))
+            system = System(root, None if self.noop else Bucket(paths.bucket))
+            catalog, _ = Compiler(self.repo).compile(self.facts, self.host)
+            report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
+            state = RunState.load(paths.state_file)
+            runner = Runner(
+                catalog, system, state, noop=self.noop, tags=self.tags, stop=stop,
+                on_result=printer or (lambda result: None), diffs=self.diffs,
+            )  # fmt: skip
+            clock = datetime.now(UTC)
+            runner.run(report)
+            report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
+        except TendError as error:
+            report.error = str(error)
+        report.finished = datetime.now(UTC)
+        report.timings["total_s"] = (report.finished - report.started).total_seconds()
+        ReportStore(paths.reports, self.settings.report_retention).save(report.to_json())

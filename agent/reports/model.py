@@ -1,0 +1,112 @@
+"""The report of one run (§7.6): what each resource did, the run's status and exit code."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    WOULD_CHANGE = "would-change"
+    WOULD_REFRESH = "would-refresh"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class RunStatus(StrEnum):
+    UNCHANGED = "unchanged"
+    CHANGED = "changed"
+    FAILED = "failed"
+
+
+IN_SYNC = frozenset([Status.UNCHANGED, Status.CHANGED])
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_run_id(now: datetime) -> str:
+    """Sortable by time, unique across hosts and processes."""
+    return now.astimezone(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid() % 100000:05d}-{secrets.token_hex(3)}"
+
+
+@dataclass(slots=True)
+class ResourceResult:
+    id: str
+    status: Status
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    sensitive: bool = False
+    drift: bool = False
+    duration_ms: float = 0.0
+    error: str | None = None
+    diff: str | None = None  # plan's unified diff; never for sensitive resources, not stored
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": str(self.status),
+            "changes": self.changes,
+            "sensitive": self.sensitive,
+            "drift": self.drift,
+            "duration_ms": round(self.duration_ms, 3),
+            "error": self.error,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    run_id: str
+    host: str
+    started: datetime
+    mode: str  # "apply" or "noop"
+    bundle: dict[str, str] | None = None
+    finished: datetime | None = None
+    resources: list[ResourceResult] = field(default_factory=list)
+    secrets_read: list[dict[str, str]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    error: str | None = None  # the run could not start or compile
+    interrupted: bool = False
+
+    @property
+    def status(self) -> RunStatus:
+        if self.error or any(r.status is Status.FAILED for r in self.resources) or self.interrupted:
+            return RunStatus.FAILED
+        if any(r.status is not Status.UNCHANGED and r.status is not Status.SKIPPED for r in self.resources):
+            return RunStatus.CHANGED
+        return RunStatus.UNCHANGED
+
+    def exit_code(self, detailed: bool = False) -> int:
+        """0 when every resource ended in sync; with detailed codes Puppet's 0/2/4/6; 1 for a run that never ran."""
+        if self.error:
+            return 1
+        failed = self.interrupted or any(r.status in (Status.FAILED, Status.SKIPPED) for r in self.resources)
+        if not detailed:
+            return 1 if failed else 0
+        changed = any(r.status in (Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH) for r in self.resources)
+        return (2 if changed else 0) | (4 if failed else 0)
+
+    def to_json(self, detailed: bool = False) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "host": self.host,
+            "started": iso(self.started),
+            "finished": iso(self.finished or self.started),
+            "bundle": self.bundle,
+            "mode": self.mode,
+            "status": str(self.status),
+            "exit_code": self.exit_code(detailed),
+            "resources": [r.to_json() for r in self.resources],
+            "secrets_read": self.secrets_read,
+            "checks": self.checks,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "error": self.error,
+            "interrupted": self.interrupted,
+        }

@@ -1,0 +1,39 @@
+"""Reports on disk: reports/<run-id>.json and last_run.json under the state directory, oldest pruned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.system import files
+
+LAST_RUN = "last_run.json"
+
+
+class ReportStore:
+    def __init__(self, directory: Path, retention: int = 100):
+        self.directory = directory
+        self.retention = retention
+
+    def save(self, report: dict[str, Any]) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = json.dumps(report, indent=1, sort_keys=False).encode() + b"\n"
+        path = self.directory / f"{report['run_id']}.json"
+        files.write_atomic(path, data, mode=0o600)
+        files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
+        self._prune()
+        return path
+
+    def ids(self) -> list[str]:
+        if not self.directory.is_dir():
+            return []
+        return sorted(p.stem for p in self.directory.glob("*.json") if p.name != LAST_RUN)
+
+    def load(self, run_id: str) -> dict[str, Any]:
+        name = LAST_RUN if run_id == "last" else f"{run_id}.json"
+        return json.loads((self.directory / name).read_text())
+
+    def _prune(self) -> None:
+        for old in self.ids()[: -self.retention or None]:
+            (self.directory / f"{old}.json").unlink(missing_ok=True)

@@ -1,0 +1,228 @@
+"""The `file` type: regular files, directories, links and absence; atomic writes, validation, backups."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import posixpath
+import re
+import shlex
+from pathlib import Path
+from typing import Any, ClassVar
+
+from agent.errors import HostError
+from agent.resources.base import Attr, Change, Resource
+from agent.secrets.secret import Secret
+from agent.system import FileKind, System
+
+_MODE = re.compile(r"^0?[0-7]{3,4}$")
+DEFAULT_MODE = "0644"
+SENSITIVE_MODE = "0600"
+DIRECTORY_MODE = "0755"
+
+
+def content_bytes(content: Any) -> bytes:
+    if isinstance(content, Secret):
+        return content.reveal().encode()
+    if isinstance(content, bytes):
+        return content
+    return str(content).encode()
+
+
+def digest(data: bytes) -> str:
+    return "{sha256}" + hashlib.sha256(data).hexdigest()
+
+
+class File(Resource):
+    type_name: ClassVar[str] = "file"
+    attributes: ClassVar[dict[str, Attr]] = {
+        "path": Attr((str,), secret_ok=False),
+        "ensure": Attr((str,), choices=("file", "directory", "link", "absent", "present")),
+        "content": Attr((str, bytes)),
+        "template": Attr((str,), secret_ok=False),
+        "source": Attr((str,), secret_ok=False),
+        "owner": Attr((str, int), secret_ok=False),
+        "group": Attr((str, int), secret_ok=False),
+        "mode": Attr((str,), secret_ok=False),
+        "target": Attr((str,), secret_ok=False),
+        "validate": Attr((str, list), secret_ok=False),
+        "backup": Attr((bool,), default=True),
+    }
+
+    @property
+    def path(self) -> str:
+        return self.values.get("path") or self.title
+
+    @property
+    def ensure(self) -> str:
+        ensure = self.values.get("ensure")
+        if ensure in (None, "present"):
+            return "link" if self.values.get("target") else "file"
+        return ensure
+
+    def validate(self) -> None:
+        path = self.path
+        if not path.startswith("/") or path != posixpath.normpath(path) or path == "/":
+            raise self.fail(f"the path {path!r} must be absolute and normal (no '..', '//' or trailing '/')", "path")
+        mode = self.values.get("mode")
+        if mode is not None and not _MODE.match(mode):
+            raise self.fail(f'mode {mode!r} must be octal digits like "0644" (quote it in YAML)', "mode")
+        has_content = [a for a in ("content", "template", "source") if self.values.get(a) is not None]
+        if len(has_content) > 1:
+            raise self.fail(f"give one of content, template, source (not {' and '.join(has_content)})")
+        if has_content and self.ensure != "file":
+            raise self.fail(f"'{has_content[0]}' needs ensure: file, not {self.ensure}")
+        if (self.ensure == "link") != (self.values.get("target") is not None):
+            raise self.fail("ensure: link and target go together")
+        if self.values.get("validate") and "{path}" not in str(self.values["validate"]):
+            raise self.fail("validate must name the file to check as {path}, like: nginx -t -c {path}", "validate")
+
+    def implicit_requires(self) -> list[str]:
+        parent = posixpath.dirname(self.path)
+        refs = [f"file:{parent}"] if parent != "/" else []
+        refs += [f"user:{self.values['owner']}"] if isinstance(self.values.get("owner"), str) else []
+        refs += [f"group:{self.values['group']}"] if isinstance(self.values.get("group"), str) else []
+        return refs
+
+    def _mode(self) -> str | None:
+        mode = self.values.get("mode")
+        if mode is not None:
+            return mode.zfill(4)
+        if self.ensure == "file" and self.sensitive:
+            return SENSITIVE_MODE
+        return None
+
+    def desired(self) -> dict[str, Any]:
+        ensure = self.ensure
+        if ensure == "absent":
+            return {"ensure": "absent"}
+        content = self.values.get("content")
+        return {
+            "ensure": ensure,
+            "content": digest(content_bytes(content)) if ensure == "file" and content is not None else None,
+            "target": self.values.get("target") if ensure == "link" else None,
+            "mode": self._mode() if ensure != "link" else None,
+            "owner": _name(self.values.get("owner")),
+            "group": _name(self.values.get("group")),
+        }
+
+    def current(self, system: System) -> dict[str, Any]:
+        state = system.read_state(system.resolve(self.path))
+        if state is None:
+            return {"ensure": "absent"}
+        current: dict[str, Any] = {
+            "ensure": str(state.kind),
+            "mode": f"{state.mode:04o}",
+            "owner": _shown(self.values.get("owner"), state.uid, system.user_name),
+            "group": _shown(self.values.get("group"), state.gid, system.group_name),
+        }
+        if state.kind is FileKind.FILE and self.values.get("content") is not None:
+            current["content"] = "{sha256}" + system.file_digest(system.resolve(self.path))
+        if state.kind is FileKind.LINK:
+            current["target"] = state.target
+        return current
+
+    def changes(self, desired: dict[str, Any], current: dict[str, Any]) -> list[Change]:
+        if desired["ensure"] == "absent" or current["ensure"] != desired["ensure"]:
+            return [Change("ensure", current["ensure"], desired["ensure"])] if current != desired else []
+        return super().changes(desired, current)
+
+    def fix(self, system: System, changes: list[Change]) -> None:
+        path = system.resolve(self.path)
+        names = {c.property for c in changes}
+        ensure = self.ensure
+        state = system.read_state(path)
+        if ensure == "absent" or (state is not None and "ensure" in names and ensure != "file"):
+            self._remove(system, path, state)
+            state = None
+            if ensure == "absent":
+                return
+        uid, gid = self._ids(system)
+        if ensure == "directory":
+            system.ensure_directory(path, int(self._mode() or DIRECTORY_MODE, 8), uid, gid)
+        elif ensure == "link":
+            system.symlink_atomic(self.values["target"], path)
+        elif state is None or names & {"ensure", "content"}:
+            if state is not None and state.kind is FileKind.DIRECTORY:
+                raise HostError("is a directory; remove it or declare it ensure: directory", subject=self.path)
+            self._write(system, path, state, uid, gid)
+        else:
+            if "mode" in names:
+                system.set_mode(path, int(self._mode(), 8))
+            if names & {"owner", "group"}:
+                system.set_owner(path, uid, gid)
+
+    def _write(self, system: System, path: Path, state: Any, uid: int | None, gid: int | None) -> None:
+        if not path.parent.is_dir():
+            raise HostError(
+                f"the parent directory {posixpath.dirname(self.path)} does not exist "
+                "(declare it with ensure: directory)",
+                subject=self.path,
+            )
+        content = self.values.get("content")
+        data = b"" if content is None else content_bytes(content)
+        if state is not None and state.kind is FileKind.FILE:
+            self._backup(system, path)
+        mode = self._mode() or (f"{state.mode:04o}" if state is not None else DEFAULT_MODE)
+        system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
+
+    def _validator(self, system: System) -> Any:
+        command = self.values.get("validate")
+        if not command:
+            return None
+        argv = command if isinstance(command, list) else shlex.split(command)
+
+        def check(temp: Path) -> None:
+            result = system.run([str(a).replace("{path}", str(temp)) for a in argv])
+            if not result.ok:
+                detail = "output withheld (sensitive)" if self.sensitive else result.failure()
+                raise HostError(f"validate refused the new content: {detail}", subject=self.path)
+
+        return check
+
+    def _backup(self, system: System, path: Path) -> None:
+        if self.values.get("backup", True):
+            system.backup(system.read_bytes(path), sensitive=self.sensitive)
+
+    def _remove(self, system: System, path: Path, state: Any) -> None:
+        if state is None:
+            return
+        if state.kind is FileKind.FILE:
+            self._backup(system, path)
+        system.remove(path)
+
+    def _ids(self, system: System) -> tuple[int | None, int | None]:
+        owner, group = self.values.get("owner"), self.values.get("group")
+        uid = None if owner is None else (owner if isinstance(owner, int) else system.uid_of(owner))
+        gid = None if group is None else (group if isinstance(group, int) else system.gid_of(group))
+        return uid, gid
+
+    def diff_text(self, system: System) -> str | None:
+        """A unified diff of the content for `tend plan`; never for sensitive files."""
+        content = self.values.get("content")
+        if self.sensitive or content is None or self.ensure != "file":
+            return None
+        path = system.resolve(self.path)
+        state = system.read_state(path)
+        old = system.read_bytes(path) if state is not None and state.kind is FileKind.FILE else b""
+        new = content_bytes(content)
+        if old == new:
+            return None
+        if b"\0" in old or b"\0" in new:
+            return "binary content differs\n"
+        lines = difflib.unified_diff(
+            old.decode(errors="replace").splitlines(keepends=True),
+            new.decode(errors="replace").splitlines(keepends=True),
+            fromfile=f"{self.path} (current)",
+            tofile=f"{self.path} (desired)",
+        )
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _name(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _shown(wanted: Any, number: int, name_of: Any) -> str:
+    """The current owner in the form the manifest gives it: a number when it gives one, else a name."""
+    return str(number) if isinstance(wanted, int) else (name_of(number) or str(number))

@@ -1,0 +1,1 @@
+"""The apply loop: inspect, diff, change (unless noop), record; refreshes, skipping, drift state."""

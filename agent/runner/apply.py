@@ -1,0 +1,140 @@
+"""Applies a catalog: in order, each resource inspected, diffed, changed unless noop, and recorded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from agent.catalog.graph import Catalog
+from agent.errors import TendError
+from agent.reports.model import Report, ResourceResult, Status, iso
+from agent.resources.base import Resource
+from agent.runner.state import RunState
+from agent.system import System
+
+_BROKEN = (Status.FAILED, Status.SKIPPED)
+
+
+class Runner:
+    """Owns noop, ordering, skipping, refresh delivery and the drift record; resources only check and fix.
+
+    A refresh owed to a resource is written to the state before the change that causes it, and
+    cleared once delivered, so a run killed in between delivers it on the next run.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        system: System,
+        state: RunState,
+        *,
+        noop: bool = False,
+        tags: frozenset[str] = frozenset(),
+        stop: Callable[[], bool] = lambda: False,
+        on_result: Callable[[ResourceResult], None] = lambda result: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        diffs: bool = False,
+    ):
+        self.catalog = catalog
+        self.system = system
+        self.state = state
+        self.noop = noop
+        self.tags = tags
+        self.stop = stop
+        self.on_result = on_result
+        self.clock = clock
+        self.diffs = diffs
+        self.results: dict[str, ResourceResult] = {}
+        self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
+
+    def run(self, report: Report) -> None:
+        depends = self.catalog.dependencies()
+        targets = self.catalog.refresh_targets()
+        for rid in self.catalog.order:
+            resource = self.catalog.resources[rid]
+            if self.tags and not self._tagged(resource):
+                continue
+            if self.stop():
+                result = ResourceResult(rid, Status.SKIPPED, error="interrupted", sensitive=resource.sensitive)
+                report.interrupted = True
+            else:
+                result = self._one(resource, depends.get(rid, []), targets.get(rid, []))
+            self.results[rid] = result
+            report.resources.append(result)
+            self.on_result(result)
+        if not self.noop:
+            self.state.save()
+
+    def _tagged(self, resource: Resource) -> bool:
+        names = {*resource.tags, resource.type_name, *resource.class_name.split("::"), resource.class_name}
+        return bool(names & self.tags)
+
+    def _one(self, resource: Resource, depends: list[str], targets: list[str]) -> ResourceResult:
+        rid = resource.id
+        broken = [d for d in depends if d in self.results and self.results[d].status in _BROKEN]
+        if broken:
+            return ResourceResult(
+                rid, Status.SKIPPED, sensitive=resource.sensitive, error=f"dependency {broken[0]} failed"
+            )
+        started = time.perf_counter()
+        result = ResourceResult(rid, Status.UNCHANGED, sensitive=resource.sensitive)
+        try:
+            self._converge(resource, targets, result)
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def _converge(self, resource: Resource, targets: list[str], result: ResourceResult) -> None:
+        rid = resource.id
+        desired = resource.desired()
+        changes = resource.changes(desired, resource.current(self.system))
+        digest = self.state.digest(desired)
+        result.drift = self.state.drifted(rid, digest, bool(changes))
+        result.changes = [c.to_json(resource.sensitive) for c in changes]
+        owed = self.refreshes.get(rid, []) + [
+            s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])
+        ]
+        if self.noop:
+            if changes:
+                result.status = Status.WOULD_CHANGE
+                if self.diffs:
+                    result.diff = resource.diff_text(self.system)
+            elif owed and resource.refreshable:
+                result.status = Status.WOULD_REFRESH
+            if changes or result.status is Status.WOULD_REFRESH:
+                self._signal(rid, targets)
+            return
+        if changes:
+            self.state.owe(targets, rid)
+            if targets:
+                self.state.save()
+            try:
+                resource.fix(self.system, changes)
+            except BaseException:
+                self._retract(rid, targets)
+                raise
+            result.status = Status.CHANGED
+            self._signal(rid, targets)
+        if owed and resource.refreshable and not changes:
+            resource.refresh(self.system)
+            result.status = Status.CHANGED
+            result.changes.append({"property": "refresh", "from": None, "to": sorted(owed)})
+            self._signal(rid, targets)
+        self.state.settle(rid)
+        self.state.record(rid, digest, str(result.status), iso(self.clock()))
+
+    def _signal(self, source: str, targets: list[str]) -> None:
+        for target in targets:
+            self.refreshes.setdefault(target, []).append(source)
+
+    def _retract(self, source: str, targets: list[str]) -> None:
+        for target in targets:
+            sources = self.state.owed.get(target, [])
+            if source in sources:
+                sources.remove(source)
+                if not sources:
+                    self.state.owed.pop(target)

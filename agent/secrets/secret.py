@@ -1,0 +1,42 @@
+"""A decrypted value: redacted wherever it is printed, its plaintext only through an explicit reveal()."""
+
+from __future__ import annotations
+
+REDACTED = "<redacted>"
+
+
+class Secret:
+    """Plaintext that never shows itself: str(), repr() and format() are redacted; reveal() gives the value."""
+
+    __slots__ = ("_value", "file", "key")
+
+    def __init__(self, value: str, *, key: str, file: str):
+        self._value = value
+        self.key = key
+        self.file = file
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return REDACTED
+
+    def __repr__(self) -> str:
+        return f"<secret: {self.file}:{self.key}>"
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __reduce__(self) -> tuple:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def placeholder(file: str, key: str) -> Secret:
+    """What a run that may not decrypt (check, derivation, an admin's preview) uses in a secret's place."""
+    return Secret(f"<secret {file}:{key}>", key=key, file=file)
