@@ -1,0 +1,1 @@
+"""tend's micro-benchmarks: `python -m bench` (or `make bench`); `--quick` for a smoke run, `--json FILE`."""
