@@ -23,6 +23,31 @@ from agent.resources.base import RELATIONS, Resource
 SecretReader = Callable[[EncryptedValue], Any]
 
 
+class _Absent:
+    """What a tolerant compile (recipient derivation) gets for a key missing from the data: empty anything."""
+
+    def __str__(self) -> str:
+        return ""
+
+    def __iter__(self) -> Any:
+        return iter(())
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> _Absent:
+        return self
+
+    def __getitem__(self, key: Any) -> _Absent:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> _Absent:
+        return self
+
+
+ABSENT = _Absent()
+
+
 def refuse_secrets(value: EncryptedValue) -> Any:
     raise SecretError(f"'{value.key}' ({value.file}) is encrypted and this run has no key to read it")
 
@@ -40,12 +65,22 @@ def reveal(value: Any, reader: SecretReader) -> Any:
 class Compiler:
     """Compiles catalogs from one repository; manifests, templates and data are read once for every host."""
 
-    def __init__(self, root: Path, hiera: Hiera | None = None, *, secrets: SecretReader = refuse_secrets):
+    def __init__(
+        self,
+        root: Path,
+        hiera: Hiera | None = None,
+        *,
+        secrets: SecretReader = refuse_secrets,
+        tolerant: bool = False,
+    ):
+        """`tolerant`: a lookup of a key missing from the data gives an empty value instead of an error,
+        so recipients can be derived for keys the manifests use before an admin sets them."""
         self.root = root
         self.hiera = hiera or Hiera(root)
         self.loader = ManifestLoader(root, tuple(TYPES))
         self.renderer = Renderer(root)
         self.secrets = secrets
+        self.tolerant = tolerant
 
     def compile(self, facts: Mapping[str, Any], host: str | None = None) -> tuple[Catalog, LookupContext]:
         context = self.hiera.context(facts)
@@ -102,6 +137,8 @@ class Compiler:
 
     def _lookup_function(self, context: LookupContext) -> Callable[..., Any]:
         def lookup(key: str, default: Any = MISSING, merge: Any = None) -> Any:
+            if self.tolerant and default is MISSING:
+                default = ABSENT
             return reveal(context.lookup_value(key, default, merge), self.secrets)
 
         return lookup

@@ -16,7 +16,7 @@ from agent.errors import ManifestError
 from agent.location import Location
 from agent.secrets.secret import Secret
 
-_NATIVE = re.compile(r"^\{\{(?P<expr>.*)\}\}$", re.DOTALL)
+_NATIVE = re.compile(r"\A\{\{(?P<expr>.*)\}\}\Z", re.DOTALL)
 _TAINT = "__tend_taint__"
 TEMPLATE_DIRS = ("templates", "manifests")
 
@@ -94,7 +94,7 @@ class Renderer:
         return value
 
     def _string(self, text: str, variables: Mapping[str, Any], where: Location, taint: _Taint) -> Any:
-        native = _NATIVE.match(text.strip())
+        native = _NATIVE.match(text)
         if native and not is_template(native.group("expr")):
             return self._expression(native.group("expr"), variables, where)
         try:

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         noop=noop,
         diffs=args.plan,
         tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
+        preview=noop and args.host is not None,
     )
     stop = _StopFlag()
     report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))

@@ -13,6 +13,9 @@ from agent.reports.model import Report, ResourceResult, new_run_id
 from agent.reports.store import ReportStore
 from agent.runner.apply import Runner
 from agent.runner.state import RunState
+from agent.secrets.gpg import GnuPG
+from agent.secrets.keys import load_repo_keys, refuse_private_keys
+from agent.secrets.reader import HostSecrets
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, RunLock, System
 
@@ -30,7 +33,9 @@ class Converge:
         diffs: bool = False,
         tags: frozenset[str] = frozenset(),
         bundle: dict[str, str] | None = None,
+        preview: bool = False,
     ):
+        """`preview`: an admin's look at another host; secrets this keyring cannot read become placeholders."""
         self.repo = repo
         self.settings = settings
         self.facts = facts
@@ -40,6 +45,7 @@ class Converge:
         self.diffs = diffs
         self.tags = tags
         self.bundle = bundle
+        self.preview = preview
 
     def run(
         self,
@@ -71,7 +77,13 @@ class Converge:
         try:
             root = Root(self.root or Path("/"))
             system = System(root, None if self.noop else Bucket(paths.bucket))
-            catalog, _ = Compiler(self.repo).compile(self.facts, self.host)
+            refuse_private_keys(self.repo)
+            keys = _Once(lambda: load_repo_keys(self.repo))
+            reader = HostSecrets(GnuPG(paths.gnupg), keys, self.host, placeholders=self.preview)
+            try:
+                catalog, _ = Compiler(self.repo, secrets=reader).compile(self.facts, self.host)
+            finally:
+                report.secrets_read = [read.to_json() for read in reader.reads]
             report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
             state = RunState.load(paths.state_file)
             runner = Runner(
@@ -86,3 +98,16 @@ class Converge:
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         ReportStore(paths.reports, self.settings.report_retention).save(report.to_json())
+
+
+class _Once:
+    """A value computed at its first use, then kept."""
+
+    def __init__(self, make: Callable[[], Any]):
+        self.make = make
+        self.value: Any = None
+
+    def __call__(self) -> Any:
+        if self.value is None:
+            self.value = self.make()
+        return self.value

@@ -10,9 +10,11 @@ from agent import __version__
 from agent.cli import apply as apply_command
 from agent.cli import check as check_command
 from agent.cli import facts as facts_command
+from agent.cli import keys as keys_command
 from agent.cli import lookup as lookup_command
+from agent.cli import secrets as secrets_command
 
-COMMANDS = (apply_command, check_command, lookup_command, facts_command)
+COMMANDS = (apply_command, check_command, lookup_command, facts_command, keys_command, secrets_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,13 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agent.location import Location
+from agent.secrets.enc import is_encrypted as looks_encrypted
 
-PREFIX = "ENC["
-
-
-def looks_encrypted(text: str) -> bool:
-    """True for a string that holds an `ENC[...]` value (cheap; called on every data string)."""
-    return text.lstrip().startswith(PREFIX)
+__all__ = ["EncryptedValue", "looks_encrypted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +20,7 @@ class EncryptedValue:
     text: str
     location: Location
     key: str = ""
+    column: int = 0  # where the scalar starts on its line, so a rewrite can find it
 
     @property
     def file(self) -> str:

@@ -50,6 +50,13 @@ class DataStore:
             self._files[path] = read_data_file(full, path) if full.is_file() else None
         return self._files[path]
 
+    def inject(self, path: str, key: str, value: Any) -> None:
+        """Make `key` hold `value` in `path` for this store only (the file on disk is not touched)."""
+        current = self.get(path)
+        data = dict(current.data) if current else {}
+        data[key] = value
+        self._files[path] = DataFile(path, data, dict(current.lines) if current else {})
+
 
 class Hiera:
     """A repository's hierarchy and data; `context(facts)` searches it for one host."""

@@ -46,7 +46,7 @@ def _construct_str(loader: _DataLoader, node: yaml.ScalarNode) -> Any:
     value = loader.construct_scalar(node)
     if looks_encrypted(value):
         loader.has_encrypted = True
-        return EncryptedValue(value, Location(loader.source, node.start_mark.line + 1))
+        return EncryptedValue(value, Location(loader.source, node.start_mark.line + 1), "", node.start_mark.column)
     return value
 
 
@@ -104,7 +104,7 @@ def yaml_error(error: yaml.MarkedYAMLError, source: str) -> DataError:
 def _stamp_key(value: Any, key: str) -> Any:
     """Record in every encrypted value the top-level key that holds it."""
     if isinstance(value, EncryptedValue):
-        return EncryptedValue(value.text, value.location, key)
+        return EncryptedValue(value.text, value.location, key, value.column)
     if isinstance(value, list):
         return [_stamp_key(v, key) for v in value]
     if isinstance(value, dict):

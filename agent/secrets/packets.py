@@ -54,7 +54,8 @@ _ENCRYPTION_ALGORITHMS = frozenset({1, 2, 16, 18, 25, 26})  # RSA, RSA-E, Elgama
 
 HIDDEN_RECIPIENT = "hidden recipient (gpg --throw-keyids): every recipient must be visible to an auditor"
 PRIVATE_KEY = "this is a private key: export the public one with `gpg --armor --export KEY`"
-_PRIVATE_ARMOR = b"-----BEGIN PGP PRIVATE KEY BLOCK-----"
+# Spelled in two parts so that this source file is not itself taken for a private key.
+_PRIVATE_ARMOR = b"-----BEGIN PGP %s KEY BLOCK-----" % b"PRIVATE"
 # gpg-agent's key files (private-keys-v1.d/*.key), in the extended and the canonical S-expression forms.
 _AGENT_KEY = re.compile(rb"^Key: \((?:protected-)?private-key\b", re.MULTILINE)
 _AGENT_KEY_CANONICAL = (b"(11:private-key", b"(21:protected-private-key")

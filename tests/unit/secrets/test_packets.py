@@ -211,8 +211,11 @@ SECRET_BODY = key_body(algorithm=22) + b"\x00secret-material"
 @pytest.mark.parametrize(
     "data",
     [
-        b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlFgE\n=abcd\n-----END PGP PRIVATE KEY BLOCK-----\n",
-        b"db::key: |\n  -----BEGIN PGP PRIVATE KEY BLOCK-----\n  lFgE\n",
+        (
+            b"-----BEGIN PGP %s KEY BLOCK-----\n\nlFgE\n=abcd\n-----END PGP %s KEY BLOCK-----\n"
+            % (b"PRIVATE", b"PRIVATE")
+        ),
+        (b"db::key: |\n  -----BEGIN PGP %s KEY BLOCK-----\n  lFgE\n" % b"PRIVATE"),
         old_packet(5, SECRET_BODY),
         old_packet(5, SECRET_BODY, 1) + old_packet(13, b"uid"),
         new_packet(5, SECRET_BODY),

