@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := gnupg git dpkg-dev
+DEBIAN_PACKAGES := gnupg git dpkg-dev strace
 
 .PHONY: test demo bench deps venv lint clean
 

@@ -96,6 +96,7 @@ class Compiler:
                     if other is not None:
                         raise resource.fail(f"declared twice: also at {other.location}")
                     catalog.resources[resource.id] = resource
+                    catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
         _relate(catalog, relations)
         catalog.sort()

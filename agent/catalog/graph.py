@@ -41,6 +41,7 @@ class Catalog:
     classes: list[str] = field(default_factory=list)
     checks: list[CheckDeclaration] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def dependencies(self) -> dict[str, list[str]]:
         """For each resource, the resources that must be applied before it."""

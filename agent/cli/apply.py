@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.set_defaults(run=run, plan=noop)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, bundle: dict[str, str] | None = None) -> int:
     from agent.cli.converge import Converge
 
     noop = args.plan or args.noop
@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         noop=noop,
         diffs=args.plan,
         tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
+        bundle=bundle,
         preview=noop and args.host is not None,
+        warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
     )
     stop = _StopFlag()
     report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))

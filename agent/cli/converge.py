@@ -34,6 +34,7 @@ class Converge:
         tags: frozenset[str] = frozenset(),
         bundle: dict[str, str] | None = None,
         preview: bool = False,
+        warn: Callable[[str], None] = lambda text: None,
     ):
         """`preview`: an admin's look at another host; secrets this keyring cannot read become placeholders."""
         self.repo = repo
@@ -46,6 +47,7 @@ class Converge:
         self.tags = tags
         self.bundle = bundle
         self.preview = preview
+        self.warn = warn
 
     def run(
         self,
@@ -84,6 +86,8 @@ class Converge:
                 catalog, _ = Compiler(self.repo, secrets=reader).compile(self.facts, self.host)
             finally:
                 report.secrets_read = [read.to_json() for read in reader.reads]
+            for warning in catalog.warnings:
+                self.warn(warning)
             report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
             state = RunState.load(paths.state_file)
             runner = Runner(

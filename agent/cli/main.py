@@ -12,9 +12,18 @@ from agent.cli import check as check_command
 from agent.cli import facts as facts_command
 from agent.cli import keys as keys_command
 from agent.cli import lookup as lookup_command
+from agent.cli import pull as pull_command
 from agent.cli import secrets as secrets_command
 
-COMMANDS = (apply_command, check_command, lookup_command, facts_command, keys_command, secrets_command)
+COMMANDS = (
+    apply_command,
+    pull_command,
+    check_command,
+    lookup_command,
+    facts_command,
+    keys_command,
+    secrets_command,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -109,6 +109,10 @@ class Resource:
     def validate(self) -> None:
         """Rules across attributes; raise self.fail(...)."""
 
+    def warnings(self) -> list[str]:
+        """Things allowed but worth a word on stderr."""
+        return []
+
     def implicit_requires(self) -> list[str]:
         """References of resources this one needs before it, when they are declared."""
         return []

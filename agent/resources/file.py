@@ -77,6 +77,12 @@ class File(Resource):
         if self.values.get("validate") and "{path}" not in str(self.values["validate"]):
             raise self.fail("validate must name the file to check as {path}, like: nginx -t -c {path}", "validate")
 
+    def warnings(self) -> list[str]:
+        mode = self.values.get("mode")
+        if self.sensitive and mode is not None and int(mode, 8) & 0o077:
+            return [f"{self.where('mode')}: {self.id}: holds a secret but mode {mode} lets others read it"]
+        return []
+
     def implicit_requires(self) -> list[str]:
         parent = posixpath.dirname(self.path)
         refs = [f"file:{parent}"] if parent != "/" else []

@@ -35,7 +35,7 @@ class GnuPG:
     def exists(self) -> bool:
         return self.home.is_dir()
 
-    def _homedir(self) -> str:
+    def homedir(self) -> str:
         if len(str(self.home)) <= _MAX_HOME:
             return str(self.home)
         if self._link is None:
@@ -45,7 +45,7 @@ class GnuPG:
         return str(self._link)
 
     def run(self, args: Sequence[str], *, input: bytes | None = None) -> CommandResult:
-        home = self._homedir()
+        home = self.homedir()
         argv = ["gpg", "--homedir", home, "--batch", "--no-tty", "--quiet", "--pinentry-mode", "loopback", *args]
         try:
             return commands.run(argv, input=input, env={**DEFAULT_ENV, "GNUPGHOME": home}, timeout=self.timeout)
@@ -114,7 +114,7 @@ class GnuPG:
 
     def close(self, *, remove: bool = False) -> None:
         """Stop this home's gpg-agent (each home starts its own); remove a temporary home."""
-        home = self._homedir()
+        home = self.homedir()
         with contextlib.suppress(HostError):
             commands.run(["gpgconf", "--homedir", home, "--kill", "all"], env=DEFAULT_ENV, timeout=10)
         if self._link is not None:

@@ -1,0 +1,108 @@
+"""`tend pull`: fetch the configured branch, verify its tip's signature, check it out, switch atomically."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tarfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agent.bundles.git import git
+from agent.bundles.signature import verify_commit
+from agent.bundles.store import BundleRecord, BundleStore
+from agent.errors import ConfigError, SecretError
+from agent.secrets.gpg import GnuPG
+from agent.settings import AgentSettings
+
+DEFAULT_BRANCH = "main"
+
+
+@dataclass(frozen=True, slots=True)
+class Pulled:
+    record: BundleRecord
+    changed: bool
+
+
+def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
+    """Deploy the signed tip of the configured branch; a refused commit leaves `current` as it was.
+
+    `allow_older`: the commit an admin's rollback asks for, which need not descend from the current one.
+    """
+    source = settings.source
+    url, branch = source.get("git"), source.get("branch", DEFAULT_BRANCH)
+    if not url:
+        raise ConfigError("no source.git in the agent config: nothing to pull", location=None)
+    store = BundleStore(settings.state.bundles)
+    store.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not (store.mirror / "HEAD").is_file():
+        git(["init", "--quiet", "--bare", str(store.mirror)])
+    git(
+        ["fetch", "--quiet", "--force", "--no-tags", str(url), f"+refs/heads/{branch}:refs/tend/{branch}"],
+        git_dir=store.mirror,
+    )
+    commit = (
+        allow_older
+        or git(["rev-parse", f"refs/tend/{branch}^{{commit}}"], git_dir=store.mirror).stdout.decode().strip()
+    )
+    signature = verify_commit(
+        store.mirror, commit, list(source.get("trusted_signers") or []), GnuPG(settings.state.gnupg)
+    )
+    current = store.current_commit()
+    if current == commit:
+        return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
+    if current and allow_older is None and not _descends(store, current, commit):
+        raise SecretError(
+            f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
+            "(a replayed older commit?); an admin can go back with `tend rollback --to`"
+        )
+    bad = store.record(commit)
+    if bad is not None and bad.bad and allow_older is None:
+        raise SecretError(f"refusing commit {commit[:12]}: its smoke checks failed before; waiting for a newer commit")
+    _checkout(store, commit)
+    record = BundleRecord(commit, signature.signer, _now())
+    store.save_record(record)
+    store.switch(commit)
+    store.prune()
+    return Pulled(record, changed=True)
+
+
+def _descends(store: BundleStore, ancestor: str, commit: str) -> bool:
+    return git(["merge-base", "--is-ancestor", ancestor, commit], git_dir=store.mirror, check=False).returncode == 0
+
+
+def _checkout(store: BundleStore, commit: str) -> None:
+    """Extract the commit's tree into bundles/<sha>/ through a temporary folder and a rename."""
+    target = store.path(commit)
+    if (target / "hiera.yaml").is_file():
+        return
+    staging = store.directory / f".staging-{commit}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(mode=0o755)
+    archive = git(["archive", "--format=tar", commit], git_dir=store.mirror).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        _extract(tar, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def _extract(tar: tarfile.TarFile, destination: Path) -> None:
+    """Extract refusing paths that leave the destination (Python's "data" filter where it exists)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(destination, filter="data")
+        return
+    for member in tar.getmembers():
+        name = Path(member.name)
+        if name.is_absolute() or ".." in name.parts or (member.islnk() and ".." in Path(member.linkname).parts):
+            raise SecretError(f"refusing a bundle with an unsafe path: {member.name}")
+    tar.extractall(destination)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def bundle_root(settings: AgentSettings) -> Path | None:
+    commit = BundleStore(settings.state.bundles).current_commit()
+    return settings.state.bundles / commit if commit else None

@@ -1,0 +1,75 @@
+"""The bundles on a host: bundles/<sha>/ checkouts, bundles/current, their records, and pruning."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from agent.system import files
+
+KEEP = 5
+CURRENT = "current"
+MIRROR = ".mirror"
+RECORDS = ".records"
+
+
+@dataclass(frozen=True, slots=True)
+class BundleRecord:
+    commit: str
+    signer: str
+    pulled: str  # ISO time
+    bad: bool = False  # a smoke check failed after it was applied
+
+    def to_report(self) -> dict[str, str]:
+        return {"commit": self.commit, "signer": self.signer}
+
+
+class BundleStore:
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    @property
+    def mirror(self) -> Path:
+        return self.directory / MIRROR
+
+    def path(self, commit: str) -> Path:
+        return self.directory / commit
+
+    def current_commit(self) -> str | None:
+        link = self.directory / CURRENT
+        try:
+            target = link.readlink()
+        except OSError:
+            return None
+        commit = target.name
+        return commit if (self.directory / commit / "hiera.yaml").is_file() else None
+
+    def record(self, commit: str) -> BundleRecord | None:
+        try:
+            return BundleRecord(**json.loads((self.directory / RECORDS / f"{commit}.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save_record(self, record: BundleRecord) -> None:
+        directory = self.directory / RECORDS
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.write_atomic(directory / f"{record.commit}.json", json.dumps(asdict(record)).encode(), mode=0o600)
+
+    def switch(self, commit: str) -> None:
+        """Point bundles/current at bundles/<commit> atomically (a symlink renamed over the old one)."""
+        files.symlink_atomic(commit, self.directory / CURRENT)
+
+    def history(self) -> list[BundleRecord]:
+        """Bundles on disk, oldest pull first."""
+        records = [self.record(p.name) for p in self.directory.iterdir() if len(p.name) == 40 and p.is_dir()]
+        return sorted((r for r in records if r is not None), key=lambda r: r.pulled)
+
+    def prune(self, keep: int = KEEP) -> None:
+        """Keep the newest `keep` bundles, and always the current one."""
+        current = self.current_commit()
+        for record in self.history()[:-keep]:
+            if record.commit != current:
+                shutil.rmtree(self.path(record.commit), ignore_errors=True)
+                (self.directory / RECORDS / f"{record.commit}.json").unlink(missing_ok=True)
