@@ -12,7 +12,7 @@ def test_every_example_host_compiles(tend) -> None:
     result = tend(["check"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "7 of 7 hosts compile" in result.stdout
-    assert "ok   web1: 12 resources, classes nginx, base" in result.stdout
+    assert "ok   web1: 14 resources, classes nginx, base" in result.stdout
 
 
 def test_a_broken_class_fails_the_hosts_that_use_it(tend, tmp_path: Path) -> None:
@@ -25,6 +25,6 @@ def test_a_broken_class_fails_the_hosts_that_use_it(tend, tmp_path: Path) -> Non
     manifest.write_text(manifest.read_text().replace('mode: "0644"', 'mdoe: "0644"'))
     result = tend(["check", "--repo", str(repo)])
     assert result.returncode == 1
-    assert "FAIL db1: manifests/db.yaml:11: file:/etc/postgresql/tend.conf: unknown attribute 'mdoe'" in result.stdout
+    assert "FAIL db1: manifests/db.yaml:12: file:/etc/postgresql/tend.conf: unknown attribute 'mdoe'" in result.stdout
     assert "ok   web1" in result.stdout
     assert "5 of 7 hosts compile" in result.stdout
