@@ -91,7 +91,7 @@ def _parse(root: Path, name: str, document: dict, node: Any) -> HieraConfig:
     _refuse_unknown(document, _TOP_KEYS, lambda k: at(k), "key")
     if document.get("version") != 5:
         raise ConfigError(
-            f"version {document.get('version')!r} is not supported: tend reads Hiera 5 (version: 5)",
+            f"This runtime does not support hiera.yaml version {document.get('version')} (tend reads version 5)",
             location=at("version") if "version" in document else Location(name, 1),
         )
     defaults = document.get("defaults") or {}
@@ -101,8 +101,8 @@ def _parse(root: Path, name: str, document: dict, node: Any) -> HieraConfig:
     default_backend = _backend(defaults, "defaults", at("defaults")) or "yaml"  # Hiera 5's default
     default_datadir = defaults.get("datadir", DEFAULT_DATADIR)
     hierarchy = document.get("hierarchy")
-    if hierarchy is None:
-        raise ConfigError("no 'hierarchy': list the levels to search", location=Location(name, 1))
+    if hierarchy is None:  # Hiera 5's default: one level, common.yaml in the datadir
+        hierarchy = [{"name": "Common", "path": "common.yaml"}]
     if not isinstance(hierarchy, list):
         raise ConfigError("'hierarchy' must be a list of entries", location=at("hierarchy"))
     entry_nodes = getattr(_child(node, "hierarchy"), "value", [])
@@ -111,10 +111,10 @@ def _parse(root: Path, name: str, document: dict, node: Any) -> HieraConfig:
     for index, entry in enumerate(hierarchy):
         entry_node = entry_nodes[index] if index < len(entry_nodes) else None
         location = Location(name, entry_node.start_mark.line + 1 if entry_node is not None else None)
-        level = _level(entry, location, default_datadir, default_backend)
+        level = _level(entry, index, location, default_datadir, default_backend)
         if level.name in seen:
             raise ConfigError(
-                f"hierarchy entry '{level.name}' is defined twice (first on line {seen[level.name]})",
+                f"Hierarchy name '{level.name}' defined more than once (first on line {seen[level.name]})",
                 location=location,
             )
         seen[level.name] = location.line
@@ -145,16 +145,16 @@ def _backend(entry: dict, title: str, location: Location) -> str | None:
     return _BACKENDS[function]
 
 
-def _level(entry: Any, location: Location, default_datadir: str, default_backend: str) -> Level:
+def _level(entry: Any, index: int, location: Location, default_datadir: str, default_backend: str) -> Level:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        raise ConfigError("each hierarchy entry must be a hash with a 'name'", location=location)
+        raise ConfigError(f"entry 'hierarchy' index {index} expects a value for key 'name'", location=location)
     name = entry["name"]
     title = f"hierarchy entry '{name}'"
     for key in entry:
         if key not in _LEVEL_KEYS:
             hint = difflib.get_close_matches(str(key), sorted(_LEVEL_KEYS), n=1)
             more = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ConfigError(f"{title}: unknown key '{key}'{more}", location=location)
+            raise ConfigError(f"entry 'hierarchy' index {index} unrecognized key '{key}'{more}", location=location)
     if "uri" in entry or "uris" in entry:
         raise ConfigError(f"{title}: uri/uris need a lookup_key backend tend does not have", location=location)
     _backend(entry, title, location)  # refuses an unknown backend; yaml and json both load as YAML

@@ -132,6 +132,8 @@ class LookupContext:
     def _lookup(self, key: str, merge: Any, trace: bool) -> Any:
         segments = split_key(key)
         root = str(segments[0])
+        if root == LOOKUP_OPTIONS:  # Hiera's own key, not data: it never answers a lookup
+            return MISSING
         options, origin = self._merge_options(root, merge)
         record = LookupTrace(key, options.to_json(), origin) if trace else None
         if record is not None:
@@ -203,8 +205,6 @@ class LookupContext:
     def _merge_options(self, root: str, merge: Any) -> tuple[MergeOptions, str]:
         if merge is not None:
             return MergeOptions.parse(merge), "explicit"
-        if root == LOOKUP_OPTIONS:
-            return MergeOptions(Strategy.HASH), "lookup_options are always hash-merged"
         exact, patterns = self._lookup_options()
         if root in exact:
             spec, source = exact[root]
@@ -219,7 +219,7 @@ class LookupContext:
         if "merge" not in spec:
             return MergeOptions(), "default"
         try:
-            return MergeOptions.parse(spec["merge"]), f"lookup_options in {where}"
+            return MergeOptions.parse(self.interpolator.interpolate(spec["merge"])), f"lookup_options in {where}"
         except MergeError as error:
             raise DataError(error.message, location=where, subject=f"lookup_options for '{root}'") from None
 
@@ -235,7 +235,7 @@ class LookupContext:
             source = Source(location.level, datafile.path, datafile.line_of(LOOKUP_OPTIONS), LOOKUP_OPTIONS)
             if not isinstance(options, dict):
                 where = Location(datafile.path, source.line)
-                raise DataError("lookup_options must be a hash of keys to options", location=where)
+                raise DataError("value of lookup_options must be a hash", location=where)
             for key, spec in options.items():
                 merged.pop(str(key), None)  # a higher level's entry replaces the lower's, at the end (Ruby)
                 merged[str(key)] = (spec, source)

@@ -19,6 +19,10 @@ _METHODS = frozenset(["lookup", "hiera", "alias", "literal", "scope"])
 LookupFunction = Callable[[str], Any]
 
 
+class _SyntaxError(InterpolationError):
+    """A `%{...}` that is neither a method call nor a variable name; reported with its whole string."""
+
+
 def needs_interpolation(value: Any) -> bool:
     """True when a value holds a `%{` anywhere (strings, list items, hash keys and values)."""
     if isinstance(value, str):
@@ -68,7 +72,10 @@ class Interpolator:
                 pieces.append(key)
                 continue
             name = f"scope:{key}" if method == "scope" else key
-            value = self.guard(name, lambda m=method, k=key: self.interpolate(self._resolve(m, k)))
+            try:
+                value = self.guard(name, lambda m=method, k=key: self.interpolate(self._resolve(m, k)))
+            except _SyntaxError:
+                raise InterpolationError(f"Syntax error in string: {subject}") from None
             pieces.append(to_text(value, expression))
         pieces.append(subject[position:])
         return "".join(pieces)
@@ -82,20 +89,12 @@ class Interpolator:
             if method not in _METHODS:
                 raise InterpolationError(f"Unknown interpolation method '{method}'")
             return method, match.group(2) or match.group(3)
-        if "(" in expression:
-            name = expression.split("(", 1)[0].strip()
-            if self.lookup is None:
-                raise InterpolationError("Interpolation using method syntax is not allowed in this context")
-            if name not in _METHODS:
-                raise InterpolationError(f"Unknown interpolation method '{name}'")
-            raise InterpolationError(f"malformed interpolation '%{{{expression}}}': quote the argument")
         return "scope", expression
 
     def guard(self, key: str, compute: Callable[[], Any]) -> Any:
         """Run `compute` for `key`, refusing a key that is already being resolved (a cycle)."""
         if key in self._active:
-            chain = ", ".join([*self._active, key])
-            raise InterpolationError(f"Recursive lookup detected in [{chain}]")
+            raise InterpolationError(f"Recursive lookup detected in [{', '.join(self._active)}]")
         self._active.append(key)
         try:
             return compute()
@@ -111,7 +110,10 @@ class Interpolator:
 
     def scope_value(self, expression: str) -> Any:
         name = expression[2:] if expression.startswith("::") else expression
-        segments = split_key(name)
+        try:
+            segments = split_key(name)
+        except DataError:
+            raise _SyntaxError(f"Syntax error in string: %{{{expression}}}") from None
         root = segments[0]
         if root not in self.scope:
             if self.strict:

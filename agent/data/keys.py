@@ -32,11 +32,11 @@ def split_key(key: str) -> tuple[Segment, ...]:
     while parts and parts[-1] == "":
         parts.pop()  # as Ruby's String#split drops trailing empty fields
     if len(parts) < 2 or parts[0] != "":
-        raise DataError(f"Syntax error in string: {key!r}")
+        raise DataError(f"Syntax error in key: {key!r}")
     rest = parts[1:]
     segments = [p for p in rest if p != "."]
     if len(segments) * 2 != len(rest) + 1 or "" in segments:
-        raise DataError(f"Syntax error in string: {key!r}")
+        raise DataError(f"Syntax error in key: {key!r}")
     return tuple(_segment(s) for s in segments)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -41,48 +40,85 @@ def resolve_levels(levels: tuple[Level, ...], root: Path, scope: Mapping[str, An
 
 
 def _level_locations(level: Level, root: Path, interpolator: Interpolator) -> Iterator[DataLocation]:
+    datadir = interpolator.interpolate(level.datadir)
     if level.kind == "mapped_paths":
         assert level.mapped is not None
         variable, element, template = level.mapped
-        values = _scope_values(interpolator, variable)
-        for value in values:
+        for value in _scope_values(interpolator, variable):
             scoped = Interpolator({**interpolator.scope, element: value}, None, strict=False)
-            yield _location(level, template, scoped.interpolate(template))
+            yield _location(level.name, datadir, template, scoped.interpolate(template))
         return
     for pattern in level.patterns:
         relative = interpolator.interpolate(pattern)
         if level.kind in ("glob", "globs"):
-            for match in _glob(root / level.datadir, relative):
-                yield _location(level, pattern, match)
+            for match in ruby_glob(root / datadir, relative):
+                yield _location(level.name, datadir, pattern, match)
         else:
-            yield _location(level, pattern, relative)
+            yield _location(level.name, datadir, pattern, relative)
 
 
 def _scope_values(interpolator: Interpolator, variable: str) -> list[Any]:
+    """mapped_paths' variable: a list, a string, or a hash (whose elements are [key, value] pairs)."""
     value = interpolator.scope_value(variable)
     if value is None or value == "":
         return []
-    if isinstance(value, str):
-        return [value]
     if isinstance(value, dict):
-        return list(value)
-    if isinstance(value, list):
-        return value
-    return [value]
+        return [[k, v] for k, v in value.items()]
+    return value if isinstance(value, list) else [value]
 
 
-def _location(level: Level, original: str, relative: str) -> DataLocation:
-    return DataLocation(level.name, original, os.path.normpath(os.path.join(level.datadir, relative)))
+def _location(level: str, datadir: str, original: str, relative: str) -> DataLocation:
+    return DataLocation(level, original, os.path.normpath(os.path.join(datadir, relative)))
 
 
-def _glob(datadir: Path, pattern: str) -> list[str]:
-    """Ruby's Dir.glob relative to datadir: `*`, `**`, `?`, `[...]` and `{a,b}`; sorted, files only."""
-    found: set[str] = set()
+def ruby_glob(datadir: Path, pattern: str) -> list[str]:
+    """Ruby's Dir.glob relative to datadir: `*`, `**/`, `?`, `[...]`, `{a,b}` (alternatives in written
+    order); matches in Ruby's order, each directory's entries by name, depth first; files only."""
+    files = list(_walk(datadir, ""))
+    found: list[str] = []
     for expanded in expand_braces(pattern):
-        for match in glob.glob(expanded, root_dir=datadir, recursive=True):
-            if (datadir / match).is_file():
-                found.add(match)
-    return sorted(found)
+        regex = _glob_regex(expanded)
+        found.extend(f for f in files if regex.fullmatch(f) and f not in found)
+    return found
+
+
+def _walk(directory: Path, prefix: str) -> Iterator[str]:
+    try:
+        names = sorted(os.listdir(directory), key=os.fsencode)
+    except OSError:
+        return
+    for name in names:
+        path = directory / name
+        if path.is_dir():
+            yield from _walk(path, f"{prefix}{name}/")
+        elif path.is_file():
+            yield f"{prefix}{name}"
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+            continue
+        char = pattern[i]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            end = pattern.find("]", i + 1)
+            if end < 0:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : end].replace("\\", "\\\\")
+                out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
+                i = end
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out))
 
 
 def expand_braces(pattern: str) -> list[str]:

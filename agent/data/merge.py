@@ -49,7 +49,7 @@ class MergeOptions:
         strategy = _strategy(spec["strategy"])
         for name in spec:
             if name not in _OPTION_NAMES or (strategy is not Strategy.DEEP and name != "strategy"):
-                raise MergeError(f"unknown option '{name}' for merge strategy '{strategy}'")
+                raise MergeError(f"The merge options has wrong type, unrecognized key '{name}'")
         prefix = spec.get("knockout_prefix")
         if prefix is not None and (not isinstance(prefix, str) or prefix == ""):
             raise MergeError("knockout_prefix must be a non-empty string")
@@ -106,13 +106,16 @@ def merge_found(values: list[Any], options: MergeOptions) -> Any:
 
 
 def _merge_unique(values: list[Any]) -> list[Any]:
+    if len(values) == 1:  # Hiera de-duplicates a lone value, then flattens it without de-duplicating again
+        value = values[0]
+        return _flatten(_union(value, [])) if isinstance(value, list) else [value]
     result: list[Any] = []
     seen: set[Any] = set()
     for position, value in enumerate(values):
-        if position > 0 and isinstance(value, dict):
+        if position > 0 and (value is None or isinstance(value, dict)):
             raise MergeError(
-                "The second element of the merge has wrong type, "
-                "expects a value of type Scalar or Array[Data], got Hash"
+                "The second element of the merge has wrong type, expects a value of type Scalar or Array, "
+                f"got {'Undef' if value is None else 'Struct'}"
             )
         for element in _flatten(value) if isinstance(value, list) else [value]:
             ident = identity(element)
@@ -140,6 +143,8 @@ def _merge_hash(values: list[Any]) -> Any:
                 raise MergeError(
                     f"The {which} element of the merge has wrong type, expects a Hash value, got {ruby_class(value)}"
                 )
+            if not all(isinstance(k, str) for k in value):
+                raise MergeError(f"The {which} element of the merge has wrong type, expects a Hash[String, Data] value")
         result = {**lower, **result}
     return result
 

@@ -83,7 +83,7 @@ def parse_yaml_data(text: str, source: str) -> DataFile:
     except yaml.MarkedYAMLError as error:
         raise yaml_error(error, source) from None
     except yaml.YAMLError as error:
-        raise DataError(f"invalid YAML: {error}", location=Location(source)) from None
+        raise DataError(f"Unable to parse YAML: {error}", location=Location(source)) from None
     finally:
         loader.dispose()
     if loader.has_encrypted:
@@ -95,10 +95,10 @@ def yaml_error(error: yaml.MarkedYAMLError, source: str) -> DataError:
     """A DataError naming the file and line of a YAML syntax error."""
     mark = error.problem_mark or error.context_mark
     line = mark.line + 1 if mark else None
-    problem = error.problem or error.context or "invalid YAML"
+    problem = error.problem or error.context or "not YAML"
     if error.context and error.problem:
         problem = f"{error.context}, {error.problem}"
-    return DataError(f"invalid YAML: {problem}", location=Location(source, line))
+    return DataError(f"Unable to parse YAML: {problem}", location=Location(source, line))
 
 
 def _stamp_key(value: Any, key: str) -> Any:
@@ -140,7 +140,7 @@ def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, 
     except yaml.MarkedYAMLError as error:
         raise yaml_error(error, source) from None
     except yaml.YAMLError as error:
-        raise DataError(f"invalid YAML: {error}", location=Location(source)) from None
+        raise DataError(f"Unable to parse YAML: {error}", location=Location(source)) from None
     finally:
         loader.dispose()
 

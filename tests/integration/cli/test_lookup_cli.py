@@ -81,7 +81,7 @@ def test_malformed_yaml_is_one_line_naming_file_and_line(tend, tmp_path: Path) -
     result = tend(["lookup", "a", "--repo", str(repo)])
     assert result.returncode == 1
     assert result.stderr.startswith("tend: data/common.yaml:")
-    assert "invalid YAML" in result.stderr
+    assert "Unable to parse YAML" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
 

@@ -44,13 +44,17 @@ def test_levels(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("version: 3\nhierarchy: []\n", 1, "tend reads Hiera 5"),
+        ("version: 3\nhierarchy: []\n", 1, "does not support hiera.yaml version 3 (tend reads version 5)"),
         (
             "version: 5\nhierarchy:\n  - name: Per node\n    path: a.yaml\n    paths: [b.yaml]\n",
             3,
             "hierarchy entry 'Per node': give exactly one of path, paths, glob, globs, mapped_paths",
         ),
-        ("version: 5\nhierarchy:\n  - name: X\n    pth: a.yaml\n", 3, "unknown key 'pth' (did you mean 'path'?)"),
+        (
+            "version: 5\nhierarchy:\n  - name: X\n    pth: a.yaml\n",
+            3,
+            "unrecognized key 'pth' (did you mean 'path'?)",
+        ),
         (
             "version: 5\nhierarchy:\n  - name: X\n    path: \"%{lookup('a')}.yaml\"\n",
             3,
@@ -58,8 +62,12 @@ def test_levels(tmp_path: Path) -> None:
         ),
         ("version: 5\nhierarchy:\n  - name: X\n    data_hash: hocon_data\n    path: a\n", 3, "not supported"),
         ("version: 5\nhierachy: []\n", 2, "unknown key 'hierachy' (did you mean 'hierarchy'?)"),
-        ("version: 5\nhierarchy:\n  - name: X\n    path: [a\n", 5, "invalid YAML"),
-        ("version: 5\nhierarchy:\n  - {name: X, path: a}\n  - {name: X, path: b}\n", 4, "defined twice"),
+        ("version: 5\nhierarchy:\n  - name: X\n    path: [a\n", 5, "Unable to parse YAML"),
+        (
+            "version: 5\nhierarchy:\n  - {name: X, path: a}\n  - {name: X, path: b}\n",
+            4,
+            "Hierarchy name 'X' defined more than once",
+        ),
     ],
 )
 def test_errors(tmp_path: Path, text: str, line: int, message: str) -> None:

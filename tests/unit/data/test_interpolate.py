@@ -64,8 +64,9 @@ def test_hash_keys_are_interpolated() -> None:
         ),
         ("%{what('x')}", "Unknown interpolation method 'what'"),
         ("%{nosuchvar}", "Unknown variable: 'nosuchvar'"),
-        ("%{lookup('self')}", "Recursive lookup detected in [self, self]"),
-        ("%{lookup(x)}", "quote the argument"),
+        ("%{lookup('self')}", "Recursive lookup detected in [self]"),
+        ("%{lookup(x)}", "Unknown variable: 'lookup(x)'"),
+        ("%{lookup('x\")}", "Syntax error in string: %{lookup('x\")}"),
         ("%{lookup('sec')}", "encrypted value"),
     ],
 )

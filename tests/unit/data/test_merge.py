@@ -78,7 +78,10 @@ def test_merge_hash_arrays() -> None:
     [
         ("deeep", "Unknown merge strategy: 'deeep' (did you mean 'deep'?)"),
         ({"knockout_prefix": "--"}, "must contain the name of a strategy"),
-        ({"strategy": "unique", "knockout_prefix": "--"}, "unknown option 'knockout_prefix'"),
+        (
+            {"strategy": "unique", "knockout_prefix": "--"},
+            "unrecognized key 'knockout_prefix'",
+        ),
         ({"strategy": "deep", "knockout_prefix": ""}, "knockout_prefix must be a non-empty string"),
         ({"strategy": "deep", "sort_merged_arrays": "yes"}, "must be true or false"),
     ],

@@ -28,8 +28,8 @@ def test_encrypted_values_are_opaque_and_know_their_key() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("a: 1\nb: [unclosed\n", 3, "invalid YAML"),
-        ("a: 1\n  b: 2\n", 2, "invalid YAML"),
+        ("a: 1\nb: [unclosed\n", 3, "Unable to parse YAML"),
+        ("a: 1\n  b: 2\n", 2, "Unable to parse YAML"),
         ("a: 1\na: 2\n", 2, "duplicate key 'a' (first defined on line 1)"),
         ("- a\n- b\n", 1, "the top level must be a hash"),
     ],
