@@ -13,6 +13,7 @@ from agent.reports.model import Report, ResourceResult, new_run_id
 from agent.reports.store import ReportStore
 from agent.runner.apply import Runner
 from agent.runner.state import RunState
+from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
 from agent.secrets.keys import load_repo_keys, refuse_private_keys
 from agent.secrets.reader import HostSecrets
@@ -86,6 +87,7 @@ class Converge:
                 catalog, _ = Compiler(self.repo, secrets=reader).compile(self.facts, self.host)
             finally:
                 report.secrets_read = [read.to_json() for read in reader.reads]
+            self._log_reads(report)
             for warning in catalog.warnings:
                 self.warn(warning)
             report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
@@ -102,6 +104,16 @@ class Converge:
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         ReportStore(paths.reports, self.settings.report_retention).save(report.to_json())
+
+    def _log_reads(self, report: Report) -> None:
+        """Every secret read goes to the hash-chained audit log (and syslog) before anything changes."""
+        commit = (self.bundle or {}).get("commit")
+        at = report.started.isoformat(timespec="seconds")
+        entries = [
+            {"time": at, "run_id": report.run_id, "host": self.host, "commit": commit, **read}
+            for read in report.secrets_read
+        ]
+        to_syslog(AuditLog(self.settings.state.audit_log).append(entries))
 
 
 class _Once:
