@@ -70,9 +70,12 @@ def _table(audit) -> str:
         lines.append(f"{value:<{width}}  " + "  ".join(f"{cells.get((value, p), '.'):>6}" for p in principals))
     problems = [row for row in audit.rows if row.flag != "ok"]
     lines.append("")
-    lines.append("R: uses and can read   r: can read (admin)   .: neither")
+    lines.append("R: uses and can read   r: can read (admin)   .: neither   !: a flag (below)")
     for row in problems:
         lines.append(f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {FIXES[row.flag]}")
+    for finding in audit.findings:
+        lines.append(f"{finding.kind}: {finding.subject}: {finding.detail}: {finding.fix}")
     summary = audit.summary()
-    lines.append(f"{summary['values']} values, {summary['hosts']} hosts, {len(problems)} problem(s)")
+    count = len(problems) + len(audit.findings)
+    lines.append(f"{summary['values']} values, {summary['hosts']} hosts, {count} problem(s)")
     return "\n".join(lines) + "\n"
