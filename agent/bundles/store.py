@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.system import files
@@ -21,6 +22,7 @@ class BundleRecord:
     signer: str
     pulled: str  # ISO time
     bad: bool = False  # a smoke check failed after it was applied
+    good: str | None = None  # when it last converged cleanly (ISO time)
 
     def to_report(self) -> dict[str, str]:
         return {"commit": self.commit, "signer": self.signer}
@@ -57,6 +59,23 @@ class BundleStore:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         files.write_atomic(directory / f"{record.commit}.json", json.dumps(asdict(record)).encode(), mode=0o600)
 
+    def mark_good(self, commit: str) -> None:
+        """This bundle converged with no failure and its checks passed: a place to roll back to."""
+        record = self.record(commit)
+        if record is not None:
+            self.save_record(BundleRecord(record.commit, record.signer, record.pulled, bad=False, good=_now()))
+
+    def mark_bad(self, commit: str) -> None:
+        """Never apply this commit again (until an admin's rollback asks for it)."""
+        record = self.record(commit)
+        if record is not None:
+            self.save_record(BundleRecord(record.commit, record.signer, record.pulled, bad=True, good=None))
+
+    def last_good(self, exclude: str | None = None) -> str | None:
+        """The bundle that most recently converged cleanly, other than `exclude`."""
+        good = [r for r in self.history() if r.good and not r.bad and r.commit != exclude]
+        return max(good, key=lambda r: r.good or "").commit if good else None
+
     def switch(self, commit: str) -> None:
         """Point bundles/current at bundles/<commit> atomically (a symlink renamed over the old one)."""
         files.symlink_atomic(commit, self.directory / CURRENT)
@@ -73,3 +92,7 @@ class BundleStore:
             if record.commit != current:
                 shutil.rmtree(self.path(record.commit), ignore_errors=True)
                 (self.directory / RECORDS / f"{record.commit}.json").unlink(missing_ok=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

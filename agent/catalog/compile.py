@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from agent.catalog.checks import Check
 from agent.catalog.graph import Catalog, Edge, Relation
 from agent.catalog.render import Renderer, safe_relative
 from agent.data.encrypted import EncryptedValue
@@ -88,8 +89,8 @@ class Compiler:
         relations: list[tuple[Resource, str, Any]] = []
         for definition in self._classes(context):
             catalog.classes.append(definition.name)
-            catalog.checks.extend(definition.checks)
             variables = self._variables(definition, context, facts)
+            catalog.checks.extend(self._checks(definition, variables))
             for declaration in definition.resources:
                 for resource, refs in _Declared(self, declaration, variables).resources():
                     other = catalog.resources.get(resource.id)
@@ -135,6 +136,18 @@ class Compiler:
                     error.location, error.subject = where, f"parameter '{name}'"
                 raise
         return variables
+
+    def _checks(self, definition: ClassDefinition, variables: dict[str, Any]) -> list[Check]:
+        checks = []
+        for declared in definition.checks:
+            target = self.renderer.value(declared.target, variables, declared.location)
+            options = self.renderer.value(declared.options, variables, declared.location)
+            if target.sensitive or options.sensitive:
+                raise ManifestError("a check may not be computed from a secret", location=declared.location)
+            check = Check(declared.kind, target.value, options.value, declared.location, definition.name)
+            check.validate()
+            checks.append(check)
+        return checks
 
     def _lookup_function(self, context: LookupContext) -> Callable[..., Any]:
         def lookup(key: str, default: Any = MISSING, merge: Any = None) -> Any:

@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from agent.catalog.checks import Check
 from agent.errors import ManifestError
-from agent.manifest.model import CheckDeclaration
 from agent.resources.base import Resource
 
 
@@ -39,7 +39,7 @@ class Catalog:
     resources: dict[str, Resource] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     classes: list[str] = field(default_factory=list)
-    checks: list[CheckDeclaration] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 

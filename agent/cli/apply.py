@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.cli import common
@@ -28,12 +27,26 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.set_defaults(run=run, plan=noop)
 
 
-def run(args: argparse.Namespace, bundle: dict[str, str] | None = None) -> int:
+def run(args: argparse.Namespace) -> int:
+    report, stop = converge(args)
+    return exit_code(report, stop, args.detailed_exitcodes)
+
+
+def exit_code(report, stop: _StopFlag, detailed: bool) -> int:
+    if report.interrupted and stop.signal:
+        return 128 + stop.signal
+    return report.exit_code(detailed)
+
+
+def converge(
+    args: argparse.Namespace, repo: Path | None = None, bundle: dict[str, str] | None = None, bundle_time=None
+):
+    """One converge as the arguments say, its lines and summary printed; the report and the stop flag."""
     from agent.cli.converge import Converge
 
     noop = args.plan or args.noop
     settings = common.settings_of(args)
-    repo = common.repo_of(args, settings)
+    repo = repo or common.repo_of(args, settings)
     facts = common.facts_of(args, settings, repo)
     colour = sys.stdout.isatty() and not args.json
     converge = Converge(
@@ -46,23 +59,27 @@ def run(args: argparse.Namespace, bundle: dict[str, str] | None = None) -> int:
         diffs=args.plan,
         tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
         bundle=bundle,
+        bundle_time=bundle_time,
         preview=noop and args.host is not None,
         warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
     )
     stop = _StopFlag()
-    report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))
+    try:
+        report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))
+    finally:
+        stop.restore()
     if args.json:
         common.print_json(report.to_json(args.detailed_exitcodes))
     else:
-        from agent.reports.text import summary
+        from agent.reports.text import check_lines, summary
 
         if report.error:
             print(f"tend: {report.error}", file=sys.stderr)
         else:
+            for line in check_lines(report):
+                print(line)
             print(summary(report))
-    if report.interrupted and stop.signal:
-        return 128 + stop.signal
-    return report.exit_code(args.detailed_exitcodes)
+    return report, stop
 
 
 def _printer(colour: bool, diffs: bool):
@@ -83,9 +100,11 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.signal = 0
-        self.started = datetime.now(UTC)
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._handle)
+        self.previous = {signum: signal.signal(signum, self._handle) for signum in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore(self) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.signal = signum

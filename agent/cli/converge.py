@@ -9,9 +9,11 @@ from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.errors import HostError, LockError, TendError
-from agent.reports.model import Report, ResourceResult, new_run_id
+from agent.reports.metrics import write_metrics
+from agent.reports.model import Report, ResourceResult, RunStatus, new_run_id
 from agent.reports.store import ReportStore
 from agent.runner.apply import Runner
+from agent.runner.checks import run_checks
 from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
@@ -36,6 +38,7 @@ class Converge:
         bundle: dict[str, str] | None = None,
         preview: bool = False,
         warn: Callable[[str], None] = lambda text: None,
+        bundle_time: datetime | None = None,
     ):
         """`preview`: an admin's look at another host; secrets this keyring cannot read become placeholders."""
         self.repo = repo
@@ -49,6 +52,7 @@ class Converge:
         self.bundle = bundle
         self.preview = preview
         self.warn = warn
+        self.bundle_time = bundle_time
 
     def run(
         self,
@@ -99,11 +103,17 @@ class Converge:
             clock = datetime.now(UTC)
             runner.run(report)
             report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
+            if not self.noop and report.status is RunStatus.CHANGED and catalog.checks:
+                clock = datetime.now(UTC)
+                report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
+                report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
         except TendError as error:
             report.error = str(error)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         ReportStore(paths.reports, self.settings.report_retention).save(report.to_json())
+        if self.settings.metrics_file is not None and not self.noop:
+            write_metrics(self.settings.metrics_file, report, bundle_time=self.bundle_time)
 
     def _log_reads(self, report: Report) -> None:
         """Every secret read goes to the hash-chained audit log (and syslog) before anything changes."""

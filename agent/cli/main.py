@@ -14,6 +14,7 @@ from agent.cli import facts as facts_command
 from agent.cli import keys as keys_command
 from agent.cli import lookup as lookup_command
 from agent.cli import pull as pull_command
+from agent.cli import report as report_command
 from agent.cli import secrets as secrets_command
 
 COMMANDS = (
@@ -25,6 +26,7 @@ COMMANDS = (
     keys_command,
     secrets_command,
     auditlog_command,
+    report_command,
 )
 
 

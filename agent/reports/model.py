@@ -76,8 +76,14 @@ class Report:
     interrupted: bool = False
 
     @property
+    def checks_failed(self) -> bool:
+        return any(check.get("status") == "failed" for check in self.checks)
+
+    @property
     def status(self) -> RunStatus:
         if self.error or any(r.status is Status.FAILED for r in self.resources) or self.interrupted:
+            return RunStatus.FAILED
+        if self.checks_failed:
             return RunStatus.FAILED
         if any(r.status is not Status.UNCHANGED and r.status is not Status.SKIPPED for r in self.resources):
             return RunStatus.CHANGED
@@ -87,7 +93,11 @@ class Report:
         """0 when every resource ended in sync; with detailed codes Puppet's 0/2/4/6; 1 for a run that never ran."""
         if self.error:
             return 1
-        failed = self.interrupted or any(r.status in (Status.FAILED, Status.SKIPPED) for r in self.resources)
+        failed = (
+            self.interrupted
+            or self.checks_failed
+            or any(r.status in (Status.FAILED, Status.SKIPPED) for r in self.resources)
+        )
         if not detailed:
             return 1 if failed else 0
         changed = any(r.status in (Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH) for r in self.resources)

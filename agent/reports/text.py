@@ -41,6 +41,13 @@ def diff_block(result: ResourceResult) -> str:
     return "".join(f"    {line}" for line in result.diff.splitlines(keepends=True))
 
 
+def check_lines(report: Report) -> list[str]:
+    return [
+        f"check {c['status']:<7} {c['kind']} {c['target']}" + (f": {c['detail']}" if c["status"] == "failed" else "")
+        for c in report.checks
+    ]
+
+
 def summary(report: Report) -> str:
     counts = Counter(str(r.status) for r in report.resources)
     parts = [f"{counts[s]} {s}" for s in sorted(counts)]
