@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := gnupg git dpkg-dev strace
+DEBIAN_PACKAGES := gnupg git dpkg-dev strace python3-yaml python3-jinja2 python3-psutil
 
-.PHONY: test demo bench deps venv lint clean
+.PHONY: test demo bench deb deps venv lint clean
 
 deps:
 	@scripts/ensure-packages $(DEBIAN_PACKAGES)
@@ -32,3 +32,6 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache
+
+deb: deps
+	@packaging/build-deb dist

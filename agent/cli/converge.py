@@ -103,7 +103,8 @@ class Converge:
             clock = datetime.now(UTC)
             runner.run(report)
             report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
-            if not self.noop and report.status is RunStatus.CHANGED and catalog.checks:
+            # Checks probe the live host, so a converge into another root (an image) has none to run.
+            if not self.noop and root.is_host and report.status is RunStatus.CHANGED and catalog.checks:
                 clock = datetime.now(UTC)
                 report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
                 report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
