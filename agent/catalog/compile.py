@@ -87,15 +87,17 @@ class Compiler:
         context = self.hiera.context(facts)
         catalog = Catalog(host or str(facts.get("hostname", "")))
         relations: list[tuple[Resource, str, Any]] = []
+        managed: dict[str, Resource] = {}
         for definition in self._classes(context):
             catalog.classes.append(definition.name)
             variables = self._variables(definition, context, facts)
             catalog.checks.extend(self._checks(definition, variables))
             for declaration in definition.resources:
                 for resource, refs in _Declared(self, declaration, variables).resources():
-                    other = catalog.resources.get(resource.id)
+                    other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
-                        raise resource.fail(f"declared twice: also at {other.location}")
+                        raise resource.fail(f"declared twice: also at {other.location} ({other.id})")
+                    managed[resource.identity] = resource
                     catalog.resources[resource.id] = resource
                     catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
@@ -167,7 +169,15 @@ class _Declared:
         self.variables = variables
 
     def _render(self, value: Any, variables: dict[str, Any], attribute: str | None) -> Any:
-        return self.compiler.renderer.value(value, variables, self.declaration.where(attribute))
+        try:
+            return self.compiler.renderer.value(value, variables, self.declaration.where(attribute))
+        except ManifestError as error:
+            error.subject = error.subject or self._name()
+            raise
+
+    def _name(self) -> str:
+        """The resource as written (its title may still be a template)."""
+        return f"{self.declaration.type}:{self.declaration.title}"
 
     def resources(self) -> list[tuple[Resource, dict[str, Any]]]:
         attributes = dict(self.declaration.attributes)
@@ -198,7 +208,11 @@ class _Declared:
             values[name] = rendered.value
             if rendered.sensitive:
                 tainted.add(name)
-        self._load_content(values, variables, tainted)
+        try:
+            self._load_content(values, variables, tainted)
+        except ManifestError as error:
+            error.subject = error.subject or self._name()
+            raise
         refs = {name: values.pop(name) for name in RELATIONS if name in values}
         tags = values.pop("tags", None) or []
         cls = TYPES[declaration.type]
@@ -250,6 +264,9 @@ def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> Non
         for ref in resource.implicit_requires():
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
+        for ref in resource.implicit_subscribes():
+            if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
+                catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
 
 
 def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:

@@ -137,7 +137,7 @@ class Renderer:
         except ManifestError:
             raise
         except Exception as error:
-            raise _error(error, where, name) from None
+            raise _error(error, where, name, self.root) from None
         return Rendered(text, taint.sensitive)
 
 
@@ -160,15 +160,20 @@ def _holds_secret(value: Any) -> bool:
     return False
 
 
-def _error(error: Exception, where: Location, template: str | None) -> ManifestError:
+def _error(error: Exception, where: Location, template: str | None, root: Path | None = None) -> ManifestError:
     """A rendering error pointing at the user's manifest line or template line, never at our code."""
     line = getattr(error, "lineno", None)
+    path = getattr(error, "filename", None)
     if template is not None and line is None:
         frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith(template)]
         line = frames[-1].lineno if frames else None
+        path = frames[-1].filename if frames else path
     message = getattr(error, "message", None) or str(error)
     if isinstance(error, jinja2.UndefinedError):
         message = f"undefined: {message}"
     if template is not None:
-        return ManifestError(f"in template: {message}", location=Location(f"templates/{template}", line), subject=None)
+        shown = f"templates/{template}"
+        if path and root is not None and Path(path).is_absolute() and Path(path).is_relative_to(root.resolve()):
+            shown = str(Path(path).relative_to(root.resolve()))
+        return ManifestError(f"in template: {message}", location=Location(shown, line), subject=None)
     return ManifestError(f"cannot render: {message}", location=where)

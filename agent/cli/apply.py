@@ -60,6 +60,7 @@ def converge(
         tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
         bundle=bundle,
         bundle_time=bundle_time,
+        detailed_exitcodes=args.detailed_exitcodes,
         preview=noop and args.host is not None,
         warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
     )
@@ -68,14 +69,14 @@ def converge(
         report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))
     finally:
         stop.restore()
+    if report.error:
+        print(f"tend: {report.error}", file=sys.stderr)
     if args.json:
         common.print_json(report.to_json(args.detailed_exitcodes))
     else:
         from agent.reports.text import check_lines, summary
 
-        if report.error:
-            print(f"tend: {report.error}", file=sys.stderr)
-        else:
+        if not report.error:
             for line in check_lines(report):
                 print(line)
             print(summary(report))

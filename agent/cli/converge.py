@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,6 +10,8 @@ from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.errors import HostError, LockError, TendError
+from agent.providers import ProviderOptions, Providers
+from agent.providers.apt import configured_options
 from agent.reports.metrics import write_metrics
 from agent.reports.model import Report, ResourceResult, RunStatus, new_run_id
 from agent.reports.store import ReportStore
@@ -39,6 +42,7 @@ class Converge:
         preview: bool = False,
         warn: Callable[[str], None] = lambda text: None,
         bundle_time: datetime | None = None,
+        detailed_exitcodes: bool = False,
     ):
         """`preview`: an admin's look at another host; secrets this keyring cannot read become placeholders."""
         self.repo = repo
@@ -53,6 +57,7 @@ class Converge:
         self.preview = preview
         self.warn = warn
         self.bundle_time = bundle_time
+        self.detailed_exitcodes = detailed_exitcodes
 
     def run(
         self,
@@ -95,10 +100,12 @@ class Converge:
             for warning in catalog.warnings:
                 self.warn(warning)
             report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
-            state = RunState.load(paths.state_file)
+            state = RunState.load(paths.state_file, read_only=self.noop)
+            options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ))
             runner = Runner(
                 catalog, system, state, noop=self.noop, tags=self.tags, stop=stop,
                 on_result=printer or (lambda result: None), diffs=self.diffs,
+                providers=Providers(system, options, note=self.warn),
             )  # fmt: skip
             clock = datetime.now(UTC)
             runner.run(report)
@@ -112,7 +119,7 @@ class Converge:
             report.error = str(error)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
-        ReportStore(paths.reports, self.settings.report_retention).save(report.to_json())
+        ReportStore(paths.reports, self.settings.report_retention).save(report.to_json(self.detailed_exitcodes))
         if self.settings.metrics_file is not None and not self.noop:
             write_metrics(self.settings.metrics_file, report, bundle_time=self.bundle_time)
 

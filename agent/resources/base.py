@@ -52,12 +52,15 @@ class Resource:
     Subclasses MUST set `type_name` and `attributes` and implement `desired`, `current` and
     `fix`. They SHOULD override `validate` for rules across attributes and `implicit_requires`
     for what they need declared before them. They MAY set `refreshable` and implement `refresh`
-    (what a notify does), and `diff_text` (the unified diff `tend plan` shows).
+    (what a notify does), `diff_text` (the unified diff `tend plan` shows), and
+    `implicit_subscribes` (declared resources whose change refreshes this one). Types served by
+    providers find this run's `providers` (agent.providers.Providers) bound before `current`.
     """
 
     type_name: ClassVar[str] = ""
     attributes: ClassVar[Mapping[str, Attr]] = {}
     refreshable: ClassVar[bool] = False
+    drift_detectable: ClassVar[bool] = True  # False: being out of sync is its normal state (an exec)
 
     title: str
     values: dict[str, Any]
@@ -67,10 +70,16 @@ class Resource:
     tags: tuple[str, ...] = ()
     attribute_lines: Mapping[str, int] = field(default_factory=dict)
     tainted: frozenset[str] = frozenset()  # attributes whose value was computed from a secret
+    providers: Any = field(default=None, repr=False, compare=False)  # this run's Providers, from `bind`
 
     @property
     def id(self) -> str:
         return f"{self.type_name}:{self.title}"
+
+    @property
+    def identity(self) -> str:
+        """What must be unique in a catalog: the thing managed (a file's path), which may differ from the title."""
+        return self.id
 
     def where(self, attribute: str | None = None) -> Location:
         line = self.attribute_lines.get(attribute) if attribute else None
@@ -116,6 +125,14 @@ class Resource:
     def implicit_requires(self) -> list[str]:
         """References of resources this one needs before it, when they are declared."""
         return []
+
+    def implicit_subscribes(self) -> list[str]:
+        """References of resources that, when declared, come before this one and refresh it when they change."""
+        return []
+
+    def bind(self, providers: Any) -> None:
+        """Called by the runner before the run: keeps the run's providers (agent.providers.Providers)."""
+        self.providers = providers
 
     def desired(self) -> dict[str, Any]:
         raise NotImplementedError

@@ -16,6 +16,7 @@ OUTPUT_LIMIT = 4096
 class Exec(Resource):
     type_name: ClassVar[str] = "exec"
     refreshable: ClassVar[bool] = True
+    drift_detectable: ClassVar[bool] = False
     attributes: ClassVar[dict[str, Attr]] = {
         "command": Attr((list, str), secret_ok=False),
         "shell": Attr((bool,), default=False),

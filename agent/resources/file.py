@@ -61,6 +61,10 @@ class File(Resource):
         return ensure
 
     def validate(self) -> None:
+        for name in ("owner", "group"):  # "1000" is the id 1000, as chown reads it
+            value = self.values.get(name)
+            if isinstance(value, str) and value.isdigit():
+                self.values[name] = int(value)
         path = self.path
         if not path.startswith("/") or path != posixpath.normpath(path) or path == "/":
             raise self.fail(f"the path {path!r} must be absolute and normal (no '..', '//' or trailing '/')", "path")
@@ -144,11 +148,13 @@ class File(Resource):
             if ensure == "absent":
                 return
         uid, gid = self._ids(system)
-        if ensure == "directory":
+        if ensure == "directory" and (state is None or "ensure" in names):
             system.ensure_directory(path, int(self._mode() or DIRECTORY_MODE, 8), uid, gid)
-        elif ensure == "link":
+        elif ensure == "link" and (state is None or names & {"ensure", "target"}):
             system.symlink_atomic(self.values["target"], path)
-        elif state is None or names & {"ensure", "content"}:
+            if uid is not None or gid is not None:
+                system.set_owner(path, uid, gid)
+        elif ensure == "file" and (state is None or names & {"ensure", "content"}):
             if state is not None and state.kind is FileKind.DIRECTORY:
                 raise HostError("is a directory; remove it or declare it ensure: directory", subject=self.path)
             self._write(system, path, state, uid, gid)
@@ -167,8 +173,12 @@ class File(Resource):
             )
         content = self.values.get("content")
         data = b"" if content is None else content_bytes(content)
+        system.cleanup_stale_temps(path.parent)  # what a killed run left; runs hold the lock
         if state is not None and state.kind is FileKind.FILE:
             self._backup(system, path)
+            # An unmanaged owner, group or mode stays what it was on the file being replaced.
+            uid = state.uid if uid is None else uid
+            gid = state.gid if gid is None else gid
         mode = self._mode() or (f"{state.mode:04o}" if state is not None else DEFAULT_MODE)
         system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
 
@@ -202,6 +212,10 @@ class File(Resource):
         uid = None if owner is None else (owner if isinstance(owner, int) else system.uid_of(owner))
         gid = None if group is None else (group if isinstance(group, int) else system.gid_of(group))
         return uid, gid
+
+    @property
+    def identity(self) -> str:
+        return f"file:{self.path}"
 
     def diff_text(self, system: System) -> str | None:
         """A unified diff of the content for `tend plan`; never for sensitive files."""

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from agent.catalog.graph import Catalog
 from agent.errors import TendError
+from agent.providers import Providers
 from agent.reports.model import Report, ResourceResult, Status, iso
 from agent.resources.base import Resource
 from agent.runner.state import RunState
@@ -18,6 +19,9 @@ _BROKEN = (Status.FAILED, Status.SKIPPED)
 
 class Runner:
     """Owns noop, ordering, skipping, refresh delivery and the drift record; resources only check and fix.
+
+    The run's `providers` (one instance of each provider, so bulk reads are shared) are bound to
+    every resource before the first is applied.
 
     A refresh owed to a resource is written to the state before the change that causes it, and
     cleared once delivered, so a run killed in between delivers it on the next run.
@@ -35,6 +39,7 @@ class Runner:
         on_result: Callable[[ResourceResult], None] = lambda result: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         diffs: bool = False,
+        providers: Providers | None = None,
     ):
         self.catalog = catalog
         self.system = system
@@ -45,12 +50,15 @@ class Runner:
         self.on_result = on_result
         self.clock = clock
         self.diffs = diffs
+        self.providers = providers or Providers(system)
         self.results: dict[str, ResourceResult] = {}
         self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
         targets = self.catalog.refresh_targets()
+        for resource in self.catalog.resources.values():
+            resource.bind(self.providers)
         for rid in self.catalog.order:
             resource = self.catalog.resources[rid]
             if self.tags and not self._tagged(resource):
@@ -93,7 +101,7 @@ class Runner:
         desired = resource.desired()
         changes = resource.changes(desired, resource.current(self.system))
         digest = self.state.digest(desired)
-        result.drift = self.state.drifted(rid, digest, bool(changes))
+        result.drift = resource.drift_detectable and self.state.drifted(rid, digest, bool(changes))
         result.changes = [c.to_json(resource.sensitive) for c in changes]
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])

@@ -30,8 +30,11 @@ class RunState:
         self._key: bytes | None = None
 
     @classmethod
-    def load(cls, path: Path) -> RunState:
+    def load(cls, path: Path, *, read_only: bool = False) -> RunState:
+        """`read_only` (noop): nothing is written, not even a first key; drift is then judged with the
+        existing key, or not at all when there is none yet."""
         state = cls(path, path.with_name("state.key"))
+        state.read_only = read_only
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
@@ -46,6 +49,7 @@ class RunState:
         return state
 
     damaged: str | None = None
+    read_only: bool = False
 
     def digest(self, desired: dict[str, Any]) -> str:
         text = json.dumps(desired, sort_keys=True, default=str).encode()
@@ -56,6 +60,9 @@ class RunState:
             try:
                 self._key = self.key_path.read_bytes()
             except FileNotFoundError:
+                if self.read_only:
+                    self._key = os.urandom(32)
+                    return self._key
                 self.key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 files.write_atomic(self.key_path, os.urandom(32), mode=0o600)
                 self._key = self.key_path.read_bytes()
