@@ -24,29 +24,21 @@ from agent.resources.base import RELATIONS, Resource
 SecretReader = Callable[[EncryptedValue], Any]
 
 
-class _Absent:
-    """What a tolerant compile (recipient derivation) gets for a key missing from the data: empty anything."""
-
-    def __str__(self) -> str:
-        return ""
-
-    def __iter__(self) -> Any:
-        return iter(())
-
-    def __bool__(self) -> bool:
-        return False
+class _Absent(str):
+    """What a tolerant compile (recipient derivation) gets for a key missing from the data: an empty
+    string that also answers any attribute, item or call with itself, so templates render on."""
 
     def __getattr__(self, name: str) -> _Absent:
         return self
 
-    def __getitem__(self, key: Any) -> _Absent:
+    def __getitem__(self, key: Any) -> _Absent:  # type: ignore[override]
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> _Absent:
         return self
 
 
-ABSENT = _Absent()
+ABSENT = _Absent("")
 
 
 def refuse_secrets(value: EncryptedValue) -> Any:

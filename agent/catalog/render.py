@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from agent.errors import ManifestError
+from agent.errors import ManifestError, SecretError
 from agent.location import Location
 from agent.secrets.secret import Secret
 
@@ -62,12 +62,19 @@ class _RepoLoader(jinja2.BaseLoader):
         raise jinja2.TemplateNotFound(template)
 
 
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, and no attribute of a Secret at all: templates print a secret, never unwrap it."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return not isinstance(obj, Secret) and super().is_safe_attribute(obj, attr, value)
+
+
 class Renderer:
     """Renders strings and template files for one repository; compiled templates are cached and shared."""
 
     def __init__(self, root: Path):
         self.root = root
-        self.env = SandboxedEnvironment(
+        self.env = _Sandbox(
             loader=_RepoLoader(root),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -104,7 +111,7 @@ class Renderer:
             return template.render({**variables, _TAINT: taint})
         except jinja2.TemplateError as error:
             raise _error(error, where, None) from None
-        except ManifestError:
+        except (ManifestError, SecretError):
             raise
         except Exception as error:
             raise _error(error, where, None) from None
@@ -120,7 +127,7 @@ class Renderer:
             if isinstance(result, jinja2.Undefined):
                 result._fail_with_undefined_error()
             return result
-        except ManifestError:
+        except (ManifestError, SecretError):
             raise
         except Exception as error:
             raise _error(error, where, None) from None
@@ -134,7 +141,7 @@ class Renderer:
         except jinja2.TemplateNotFound:
             folders = " or ".join(f"{d}/{name}" for d in TEMPLATE_DIRS)
             raise ManifestError(f"template not found: no {folders}", location=where) from None
-        except ManifestError:
+        except (ManifestError, SecretError):
             raise
         except Exception as error:
             raise _error(error, where, name, self.root) from None

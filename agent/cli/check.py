@@ -21,10 +21,12 @@ def run(args: argparse.Namespace) -> int:
     from agent.errors import TendError
     from agent.facts import gather_facts, system_facts
     from agent.repo.inventory import load_inventory
+    from agent.secrets.keys import refuse_private_keys
     from agent.secrets.secret import placeholder
 
     settings = common.settings_of(args)
     repo = common.repo_of(args, settings)
+    refuse_private_keys(repo)
     inventory = load_inventory(repo)
     if not inventory.hosts:
         print(f"tend: {repo}/keys/inventory.yaml lists no hosts: nothing to check", file=sys.stderr)

@@ -91,11 +91,13 @@ class Converge:
             system = System(root, None if self.noop else Bucket(paths.bucket))
             refuse_private_keys(self.repo)
             keys = _Once(lambda: load_repo_keys(self.repo))
-            reader = HostSecrets(GnuPG(paths.gnupg), keys, self.host, placeholders=self.preview)
+            keyring = GnuPG(paths.gnupg)
+            reader = HostSecrets(keyring, keys, self.host, placeholders=self.preview)
             try:
                 catalog, _ = Compiler(self.repo, secrets=reader).compile(self.facts, self.host)
             finally:
                 report.secrets_read = [read.to_json() for read in reader.reads]
+                keyring.release()
             self._log_reads(report)
             for warning in catalog.warnings:
                 self.warn(warning)

@@ -17,6 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--merge-hash-arrays", action="store_true", help="deep merge: merge hashes inside arrays")
     parser.add_argument("--explain", action="store_true", help="show every level and path tried")
     parser.add_argument("--json", action="store_true", help="print the value (or the explanation) as JSON")
+    parser.add_argument(
+        "--reveal", action="store_true", help="decrypt secret values with your key (GNUPGHOME, else the agent's)"
+    )
     common.add_repo_options(parser)
     common.add_agent_options(parser)
     common.add_fact_options(parser)
@@ -55,13 +58,45 @@ def run(args: argparse.Namespace) -> int:
         if args.explain and context.last_trace is not None:
             _print_explanation(context.last_trace, args.json, render_text, to_json)
         raise
+    value = _revealed(found.value, repo, settings, facts) if args.reveal else to_plain(found.value)
     if args.explain:
         _print_explanation(context.last_trace, args.json, render_text, to_json)
     elif args.json:
-        common.print_json(to_plain(found.value))
+        common.print_json(value)
     else:
-        _print_value(to_plain(found.value))
+        _print_value(value)
     return 0
+
+
+def _revealed(value: object, repo, settings, facts) -> object:
+    """Decrypt with the caller's key: GNUPGHOME (an admin), else the agent keyring (a host); fail closed."""
+    import os
+    from pathlib import Path
+
+    from agent.catalog.compile import reveal
+    from agent.secrets.gpg import GnuPG
+    from agent.secrets.keys import load_repo_keys
+    from agent.secrets.reader import HostSecrets
+    from agent.secrets.secret import Secret
+
+    home = Path(os.environ["GNUPGHOME"]) if os.environ.get("GNUPGHOME") else settings.state.gnupg
+    keyring = GnuPG(home)
+    try:
+        reader = HostSecrets(keyring, lambda: load_repo_keys(repo), str(facts.get("hostname", "")))
+        revealed = reveal(value, reader)
+    finally:
+        keyring.release()
+
+    def plain(item: object) -> object:
+        if isinstance(item, Secret):
+            return item.reveal()
+        if isinstance(item, list):
+            return [plain(i) for i in item]
+        if isinstance(item, dict):
+            return {k: plain(v) for k, v in item.items()}
+        return item
+
+    return plain(revealed)
 
 
 def _print_explanation(trace, as_json: bool, render_text, to_json) -> None:

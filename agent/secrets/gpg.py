@@ -112,14 +112,18 @@ class GnuPG:
     def export_public(self, fingerprint: str) -> bytes:
         return self._check(self.run(["--armor", "--export", fingerprint]), "cannot export the public key").stdout
 
+    def release(self) -> None:
+        """Drop the short link to a long home (the home itself, and its agent, stay)."""
+        if self._link is not None:
+            self._link.unlink(missing_ok=True)
+            self._link.parent.rmdir()
+            self._link = None
+
     def close(self, *, remove: bool = False) -> None:
         """Stop this home's gpg-agent (each home starts its own); remove a temporary home."""
         home = self.homedir()
         with contextlib.suppress(HostError):
             commands.run(["gpgconf", "--homedir", home, "--kill", "all"], env=DEFAULT_ENV, timeout=10)
-        if self._link is not None:
-            self._link.unlink(missing_ok=True)
-            self._link.parent.rmdir()
-            self._link = None
+        self.release()
         if remove:
             shutil.rmtree(self.home, ignore_errors=True)
