@@ -87,6 +87,7 @@ class LookupContext:
         self.interpolator = Interpolator(self.scope, self._nested_lookup)
         self._locations: list[tuple[DataLocation, DataFile | None]] | None = None
         self._values: dict[tuple[str, str], Any] = {}
+        self._merge_cache: dict[str, tuple[MergeOptions, str]] = {}
         self._options: tuple[dict[str, tuple[Any, Source]], list[tuple[re.Pattern, Any, Source]]] | None = None
         self._collectors: list[list[Source]] = []
         self._traces: list[LookupTrace] = []  # the lookups being explained, innermost last
@@ -205,6 +206,13 @@ class LookupContext:
     def _merge_options(self, root: str, merge: Any) -> tuple[MergeOptions, str]:
         if merge is not None:
             return MergeOptions.parse(merge), "explicit"
+        cached = self._merge_cache.get(root)
+        if cached is None:
+            cached = self._merge_cache[root] = self._configured_merge(root)
+        return cached
+
+    def _configured_merge(self, root: str) -> tuple[MergeOptions, str]:
+        """The merge lookup_options give `root` (the same for every lookup of this host)."""
         exact, patterns = self._lookup_options()
         if root in exact:
             spec, source = exact[root]

@@ -53,6 +53,21 @@ def _construct_str(loader: _DataLoader, node: yaml.ScalarNode) -> Any:
 _DataLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 
 
+class _PlainLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """For text without `ENC[`: no Python hook on every string (the common, fast case)."""
+
+    source = "<data>"
+    has_encrypted = False
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        _refuse_duplicate_keys(node, self.source)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _loader(text: str) -> Any:
+    return _DataLoader(text) if "ENC[" in text else _PlainLoader(text)
+
+
 @dataclass(slots=True)
 class DataFile:
     """A parsed data file: its top-level hash and the line each key starts on."""
@@ -67,7 +82,7 @@ class DataFile:
 
 def parse_yaml_data(text: str, source: str) -> DataFile:
     """Parse `text` as a data file; `source` names it in errors and provenance."""
-    loader = _DataLoader(text)
+    loader = _loader(text)
     loader.source = source
     try:
         node = loader.get_single_node()
@@ -128,7 +143,7 @@ def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, 
 
     `lines[("resources", 2, "mode")]` is the line where the third resource's `mode` is written.
     """
-    loader = _DataLoader(text)
+    loader = _loader(text)
     loader.source = source
     try:
         node = loader.get_single_node()
