@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-DEBIAN_PACKAGES := gnupg git dpkg-dev strace python3-yaml python3-jinja2 python3-psutil
+DEBIAN_PACKAGES := gnupg git dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
 
 .PHONY: test demo bench deb deps venv lint clean
 

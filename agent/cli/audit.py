@@ -20,7 +20,7 @@ FIXES = {
 def register_audit(verbs: argparse._SubParsersAction) -> None:
     parser = verbs.add_parser("audit", help="who can read and who uses each secret (no private key needed)")
     parser.add_argument("--host", help="only this principal's rows")
-    parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    parser.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
     parser.add_argument("--output", type=Path, help="write to FILE instead of stdout")
     common.add_repo_options(parser)
     common.add_agent_options(parser)
@@ -36,6 +36,10 @@ def run(args: argparse.Namespace, admin) -> int:
         text = json.dumps(audit.to_json(), indent=2) + "\n"
     elif args.format == "csv":
         text = _csv(audit)
+    elif args.format == "html":
+        from agent.cli.audit_html import render_html
+
+        text = render_html(audit, FIXES)
     else:
         text = _table(audit)
     if args.output:
