@@ -46,9 +46,11 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
         allow_older
         or git(["rev-parse", f"refs/tend/{branch}^{{commit}}"], git_dir=store.mirror).stdout.decode().strip()
     )
-    signature = verify_commit(
-        store.mirror, commit, list(source.get("trusted_signers") or []), GnuPG(settings.state.gnupg)
-    )
+    keyring = GnuPG(settings.state.gnupg)
+    try:
+        signature = verify_commit(store.mirror, commit, list(source.get("trusted_signers") or []), keyring)
+    finally:
+        keyring.release()
     current = store.current_commit()
     if current == commit:
         return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
@@ -57,11 +59,11 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
             "(a replayed older commit?); an admin can go back with `tend rollback --to`"
         )
-    bad = store.record(commit)
-    if bad is not None and bad.bad and allow_older is None:
-        raise SecretError(f"refusing commit {commit[:12]}: its smoke checks failed before; waiting for a newer commit")
+    known = store.record(commit)
+    if known is not None and known.bad and allow_older is None:
+        raise SecretError(f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit")
     _checkout(store, commit)
-    record = BundleRecord(commit, signature.signer, _now())
+    record = BundleRecord(commit, signature.signer, _now(), sequence=store.next_sequence())
     store.save_record(record)
     store.switch(commit)
     store.prune()
@@ -80,9 +82,16 @@ def _checkout(store: BundleStore, commit: str) -> None:
     staging = store.directory / f".staging-{commit}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(mode=0o755)
-    archive = git(["archive", "--format=tar", commit], git_dir=store.mirror).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        _extract(tar, staging)
+    try:
+        archive = git(["archive", "--format=tar", commit], git_dir=store.mirror).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            _extract(tar, staging)
+    except tarfile.TarError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise SecretError(f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
 
@@ -93,9 +102,11 @@ def _extract(tar: tarfile.TarFile, destination: Path) -> None:
         tar.extractall(destination, filter="data")
         return
     for member in tar.getmembers():
-        name = Path(member.name)
-        if name.is_absolute() or ".." in name.parts or (member.islnk() and ".." in Path(member.linkname).parts):
-            raise SecretError(f"refusing a bundle with an unsafe path: {member.name}")
+        name, link = Path(member.name), Path(member.linkname)
+        unsafe_link = (member.islnk() or member.issym()) and (link.is_absolute() or ".." in link.parts)
+        plain = member.isfile() or member.isdir() or member.issym() or member.islnk()
+        if name.is_absolute() or ".." in name.parts or unsafe_link or not plain:
+            raise tarfile.TarError(f"unsafe path {member.name}")
     tar.extractall(destination)
 
 

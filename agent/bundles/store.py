@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +21,10 @@ class BundleRecord:
     commit: str
     signer: str
     pulled: str  # ISO time
-    bad: bool = False  # a smoke check failed after it was applied
+    bad: bool = False  # never applied again (its checks failed, or an admin rolled back from it)
     good: str | None = None  # when it last converged cleanly (ISO time)
+    sequence: int = 0  # the order of pulls on this host, which no clock step can disturb
+    reason: str = ""  # why it is bad
 
     def to_report(self) -> dict[str, str]:
         return {"commit": self.commit, "signer": self.signer}
@@ -63,18 +65,21 @@ class BundleStore:
         """This bundle converged with no failure and its checks passed: a place to roll back to."""
         record = self.record(commit)
         if record is not None:
-            self.save_record(BundleRecord(record.commit, record.signer, record.pulled, bad=False, good=_now()))
+            self.save_record(replace(record, bad=False, good=_now(), reason=""))
 
-    def mark_bad(self, commit: str) -> None:
+    def mark_bad(self, commit: str, reason: str) -> None:
         """Never apply this commit again (until an admin's rollback asks for it)."""
         record = self.record(commit)
         if record is not None:
-            self.save_record(BundleRecord(record.commit, record.signer, record.pulled, bad=True, good=None))
+            self.save_record(replace(record, bad=True, good=None, reason=reason))
+
+    def next_sequence(self) -> int:
+        return max((r.sequence for r in self.history()), default=0) + 1
 
     def last_good(self, exclude: str | None = None) -> str | None:
-        """The bundle that most recently converged cleanly, other than `exclude`."""
+        """Of the bundles that converged cleanly, the most recently pulled, other than `exclude`."""
         good = [r for r in self.history() if r.good and not r.bad and r.commit != exclude]
-        return max(good, key=lambda r: r.good or "").commit if good else None
+        return good[-1].commit if good else None
 
     def switch(self, commit: str) -> None:
         """Point bundles/current at bundles/<commit> atomically (a symlink renamed over the old one)."""
@@ -83,7 +88,7 @@ class BundleStore:
     def history(self) -> list[BundleRecord]:
         """Bundles on disk, oldest pull first."""
         records = [self.record(p.name) for p in self.directory.iterdir() if len(p.name) == 40 and p.is_dir()]
-        return sorted((r for r in records if r is not None), key=lambda r: r.pulled)
+        return sorted((r for r in records if r is not None), key=lambda r: (r.sequence, r.pulled))
 
     def prune(self, keep: int = KEEP) -> None:
         """Keep the newest `keep` bundles, and always the current one."""

@@ -39,7 +39,11 @@ def exit_code(report, stop: _StopFlag, detailed: bool) -> int:
 
 
 def converge(
-    args: argparse.Namespace, repo: Path | None = None, bundle: dict[str, str] | None = None, bundle_time=None
+    args: argparse.Namespace,
+    repo: Path | None = None,
+    bundle: dict[str, str] | None = None,
+    bundle_time=None,
+    lock_held: bool = False,
 ):
     """One converge as the arguments say, its lines and summary printed; the report and the stop flag."""
     from agent.cli.converge import Converge
@@ -61,6 +65,7 @@ def converge(
         bundle=bundle,
         bundle_time=bundle_time,
         detailed_exitcodes=args.detailed_exitcodes,
+        lock_held=lock_held,
         preview=noop and args.host is not None,
         warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
     )

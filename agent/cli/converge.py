@@ -43,6 +43,7 @@ class Converge:
         warn: Callable[[str], None] = lambda text: None,
         bundle_time: datetime | None = None,
         detailed_exitcodes: bool = False,
+        lock_held: bool = False,
     ):
         """`preview`: an admin's look at another host; secrets this keyring cannot read become placeholders."""
         self.repo = repo
@@ -58,6 +59,7 @@ class Converge:
         self.warn = warn
         self.bundle_time = bundle_time
         self.detailed_exitcodes = detailed_exitcodes
+        self.lock_held = lock_held  # `tend run` holds the lock across pull and apply
 
     def run(
         self,
@@ -69,18 +71,12 @@ class Converge:
         started = datetime.now(UTC)
         report = Report(new_run_id(started), self.host, started, "noop" if self.noop else "apply", self.bundle)
         paths = self.settings.state
-        try:
-            lock = RunLock(paths.lock)
-            paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-            lock.acquire(wait=wait)
-        except LockError:
-            raise
-        except OSError as error:
-            raise HostError(f"cannot use the state directory: {error.strerror}", subject=str(paths.root)) from None
+        lock = None if self.lock_held else hold_lock(paths, wait=wait)
         try:
             self._converge(report, stop, printer)
         finally:
-            lock.release()
+            if lock is not None:
+                lock.release()
         return report
 
     def _converge(self, report: Report, stop: Callable[[], bool], printer: Any) -> None:
@@ -134,6 +130,19 @@ class Converge:
             for read in report.secrets_read
         ]
         to_syslog(AuditLog(self.settings.state.audit_log).append(entries))
+
+
+def hold_lock(paths: Any, *, wait: bool) -> RunLock:
+    """The run lock (one run at a time), taken in the state directory, created if need be."""
+    lock = RunLock(paths.lock)
+    try:
+        paths.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock.acquire(wait=wait)
+    except LockError:
+        raise
+    except OSError as error:
+        raise HostError(f"cannot use the state directory: {error.strerror}", subject=str(paths.root)) from None
+    return lock
 
 
 class _Once:

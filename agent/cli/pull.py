@@ -32,9 +32,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_pull(args: argparse.Namespace) -> int:
     from agent.bundles.pull import pull
+    from agent.cli.converge import hold_lock
 
     settings = common.settings_of(args)
-    pulled = pull(settings)
+    lock = hold_lock(settings.state, wait=False)
+    try:
+        pulled = pull(settings)
+    finally:
+        lock.release()
     record = pulled.record
     verb = "deployed" if pulled.changed else "up to date at"
     print(f"{verb} {record.commit} (signed by {record.signer})")
@@ -69,12 +74,25 @@ def run_daemon(args: argparse.Namespace) -> int:
 
 
 def run_cycle(args: argparse.Namespace) -> tuple[int, int]:
-    """One timer run: pull, apply the current bundle, roll back on failed checks; (exit code, signal)."""
+    """One timer run: pull, apply the current bundle, roll back on failed checks; (exit code, signal).
+
+    The run lock is held from the pull to the last report, so an admin's pull or apply cannot
+    switch or prune bundles under it."""
+    from agent.cli.converge import hold_lock
+
+    settings = common.settings_of(args)
+    lock = hold_lock(settings.state, wait=args.wait)
+    try:
+        return _cycle(args, settings)
+    finally:
+        lock.release()
+
+
+def _cycle(args: argparse.Namespace, settings) -> tuple[int, int]:
     from agent.bundles.pull import pull
     from agent.bundles.store import BundleStore
     from agent.errors import TendError
 
-    settings = common.settings_of(args)
     pull_failed = False
     try:
         pulled = pull(settings)
@@ -88,9 +106,11 @@ def run_cycle(args: argparse.Namespace) -> tuple[int, int]:
         print("tend: no bundle to apply: nothing has been pulled yet", file=sys.stderr)
         return 1, 0
     args.host, args.fact, args.plan, args.noop, args.tags, args.root = None, [], False, False, None, None
+    record = store.record(commit)
+    new_bundle = record is None or record.good is None  # it has never converged cleanly here
     report, stop = _apply_bundle(args, store, commit)
     code = apply.exit_code(report, stop, args.detailed_exitcodes)
-    if report.checks_failed and not report.interrupted:
+    if report.checks_failed and new_bundle and not report.interrupted:
         code = _roll_back(args, store, commit) or code
     elif report.exit_code() == 0:
         store.mark_good(commit)
@@ -103,12 +123,12 @@ def _apply_bundle(args: argparse.Namespace, store, commit: str):
     record = store.record(commit)
     bundle = record.to_report() if record else {"commit": commit, "signer": ""}
     pulled = datetime.fromisoformat(record.pulled) if record else None
-    return apply.converge(args, repo=store.path(commit), bundle=bundle, bundle_time=pulled)
+    return apply.converge(args, repo=store.path(commit), bundle=bundle, bundle_time=pulled, lock_held=True)
 
 
 def _roll_back(args: argparse.Namespace, store, bad: str) -> int:
     """A smoke check failed after this bundle: mark it bad, re-apply the last good one, report both."""
-    store.mark_bad(bad)
+    store.mark_bad(bad, "its smoke checks failed")
     good = store.last_good(exclude=bad)
     if good is None:
         print(f"tend: smoke checks failed after {bad[:12]} and no earlier good bundle is kept", file=sys.stderr)
@@ -123,12 +143,22 @@ def _roll_back(args: argparse.Namespace, store, bad: str) -> int:
 
 def run_rollback(args: argparse.Namespace) -> int:
     """An admin's way back: the current commit is marked bad (not pulled again until a newer one)."""
+    from agent.cli.converge import hold_lock
+
+    settings = common.settings_of(args)
+    lock = hold_lock(settings.state, wait=args.wait)
+    try:
+        return _rollback(args, settings)
+    finally:
+        lock.release()
+
+
+def _rollback(args: argparse.Namespace, settings) -> int:
     from agent.bundles.git import git
     from agent.bundles.pull import pull
     from agent.bundles.store import BundleStore
     from agent.errors import TendError
 
-    settings = common.settings_of(args)
     store = BundleStore(settings.state.bundles)
     current = store.current_commit()
     if args.to:
@@ -143,7 +173,7 @@ def run_rollback(args: argparse.Namespace) -> int:
         if commit is None:
             raise TendError("rollback: no earlier good bundle is kept; give --to SHA")
     if current and current != commit:
-        store.mark_bad(current)
+        store.mark_bad(current, "an admin rolled back from it")
     store.switch(commit)
     print(f"tend: rolled back to {commit[:12]}" + (f" from {current[:12]}" if current else ""), file=sys.stderr)
     args.host, args.fact, args.plan, args.noop, args.tags, args.root = None, [], False, False, None, None

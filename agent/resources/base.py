@@ -106,10 +106,10 @@ class Resource:
                 )
             # A secret stands in for a string only; and a value computed from one is never shown.
             kinds = (*spec.kinds, Secret) if str in spec.kinds else spec.kinds
-            shown = "(computed from a secret)" if name in self.tainted or holds_secret(value) else repr(value)
+            shown = "computed from a secret" if name in self.tainted or holds_secret(value) else repr(value)
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in spec.kinds):
                 wanted = " or ".join(_kind_name(k) for k in spec.kinds)
-                raise self.fail(f"'{name}' must be {wanted}, not {_kind_name(type(value))} {shown}", name)
+                raise self.fail(f"'{name}' must be {wanted}, not {_kind_name(type(value))} ({shown})", name)
             if spec.choices and value not in spec.choices:
                 allowed = ", ".join(str(c) for c in spec.choices)
                 raise self.fail(f"'{name}' must be one of {allowed}, not {shown}", name)
