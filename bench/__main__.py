@@ -21,6 +21,7 @@ from bench.measure import Result, Settings, peak_rss_kib
 
 WORKLOADS: dict[str, str] = {
     "lookup": "bench.workloads.lookup",
+    "packages": "bench.workloads.packages",
 }
 
 

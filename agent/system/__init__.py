@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agent.system import commands, files
+from agent.system import commands, files, processes
 from agent.system.accounts import Accounts
 from agent.system.bucket import Bucket
 from agent.system.commands import CommandResult
@@ -23,13 +25,14 @@ class System:
     methods take. Backups go to `bucket` (None: no backups are kept).
     """
 
-    __slots__ = ("accounts", "bucket", "command_timeout", "root")
+    __slots__ = ("_commands", "accounts", "bucket", "command_timeout", "root")
 
     def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
         self.root = root
         self.bucket = bucket
         self.command_timeout = command_timeout
         self.accounts = Accounts(root)
+        self._commands: dict[str, bool] = {}
 
     def __repr__(self) -> str:
         return f"System({self.root!r}, {self.bucket!r})"
@@ -47,11 +50,12 @@ class System:
         timeout: float | None = None,
         user: str | None = None,
         in_root: bool = False,
+        daemon: bool = False,
     ) -> CommandResult:
         """commands.run with the default timeout; `in_root` chroots into the root unless it is '/'.
 
         Without `in_root` the command runs on the host even under another root: pass the root to
-        tools that take one (`dpkg --root`, `systemctl --root`).
+        tools that take one (`dpkg --root`, `systemctl --root`). `daemon`: see commands.run.
         """
         return commands.run(
             argv,
@@ -61,7 +65,24 @@ class System:
             timeout=self.command_timeout if timeout is None else timeout,
             user=user,
             chroot=self.root.path if in_root and not self.root.is_host else None,
+            daemon=daemon,
         )
+
+    def has_command(self, name: str) -> bool:
+        """Whether `name` is on the PATH that commands run with (on the host, not inside the root); asked once."""
+        found = self._commands.get(name)
+        if found is None:
+            found = self._commands[name] = shutil.which(name, path=commands.DEFAULT_ENV["PATH"]) is not None
+        return found
+
+    def process_alive(self, pid: int) -> bool:
+        return processes.alive(pid)
+
+    def processes_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        return processes.matching(pattern)
+
+    def terminate(self, pids: list[int], timeout: float) -> list[int]:
+        return processes.terminate(pids, timeout)
 
     def backup(self, data: bytes, *, sensitive: bool) -> str | None:
         """Store `data` in the bucket and return its digest; None when there is no bucket."""

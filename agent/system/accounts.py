@@ -78,6 +78,14 @@ class Accounts:
         self.root = root
         self._cache: dict[str, tuple[tuple[int, int, int], str]] = {}
 
+    def users(self) -> list[User]:
+        """The users of the root's passwd file alone (no NSS): what useradd and friends manage."""
+        return parse_passwd(self._read("/etc/passwd"))
+
+    def groups(self) -> list[Group]:
+        """The groups of the root's group file alone (no NSS)."""
+        return parse_group(self._read("/etc/group"))
+
     def user(self, name: str) -> User:
         for user in parse_passwd(self._read("/etc/passwd")):
             if user.name == name:

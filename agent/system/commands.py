@@ -7,7 +7,9 @@ import os
 import shlex
 import signal
 import subprocess
+import tempfile
 import time
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,7 @@ def run(
     timeout: float,
     user: str | None = None,
     chroot: Path | None = None,
+    daemon: bool = False,
 ) -> CommandResult:
     """Run `argv` and wait for it, at most `timeout` seconds; a non-zero status is not an error.
 
@@ -78,6 +81,10 @@ def run(
     uid, gid and supplementary groups, looked up inside `chroot` when given. `chroot` runs the
     command inside that directory, with `cwd` taken inside it. Both need root. On timeout the
     command's whole process group gets SIGTERM, then SIGKILL after KILL_GRACE_S.
+
+    `daemon`: the command may leave a process running (a service's start command). Its output then
+    goes through temporary files rather than pipes, so a daemon that keeps them open does not hold
+    us up: we wait for the command itself, not for the end of its output.
     """
     args = _argv(argv)
     if (user is not None or chroot is not None) and os.geteuid() != 0:
@@ -90,13 +97,31 @@ def run(
     elif credentials is not None:
         uid, gid, groups = credentials
         options.update(user=uid, group=gid, extra_groups=groups)
+    if daemon:
+        if input is not None:
+            raise ValueError("a daemon's start command takes no input")
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            return _run(args, options | {"stdout": out, "stderr": err}, env, input, timeout, cwd, chroot, (out, err))
+    options |= {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    return _run(args, options, env, input, timeout, cwd, chroot)
+
+
+def _run(
+    args: tuple[str, ...],
+    options: dict[str, object],
+    env: Mapping[str, str] | None,
+    input: bytes | None,
+    timeout: float,
+    cwd: str | None,
+    chroot: Path | None,
+    files: tuple[typing.IO[bytes], typing.IO[bytes]] | None = None,
+) -> CommandResult:
+    """Start the command and wait for it: its output through pipes, or through `files` (a daemon's start)."""
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
             env=dict(DEFAULT_ENV if env is None else env),
             start_new_session=True,
             **options,  # type: ignore[arg-type]
@@ -110,7 +135,11 @@ def run(
         raise HostError("cannot run: permission denied", subject=args[0]) from e
     except subprocess.SubprocessError as e:
         raise HostError(f"cannot enter {chroot} to run the command", subject=shlex.join(args)) from e
-    stdout, stderr, timed_out = _communicate(proc, input, timeout)
+    if files is None:
+        stdout, stderr, timed_out = _communicate(proc, input, timeout)
+    else:
+        timed_out = _wait(proc, timeout)
+        stdout, stderr = (_read_back(f) for f in files)
     return CommandResult(args, proc.returncode, stdout, stderr, time.monotonic() - started, timed_out)
 
 
@@ -151,6 +180,28 @@ def _enter(chroot: Path, cwd: str | None, credentials: tuple[int, int, list[int]
             os.setuid(uid)
 
     return enter
+
+
+def _wait(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait for the command (not for its output); on timeout stop its process group. Whether it timed out."""
+    try:
+        proc.wait(timeout)
+        return False
+    except subprocess.TimeoutExpired:
+        pass
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        _killpg(proc.pid, sig)
+        try:
+            proc.wait(KILL_GRACE_S)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    return True
+
+
+def _read_back(file: typing.IO[bytes]) -> bytes:
+    file.seek(0)
+    return file.read()
 
 
 def _communicate(proc: subprocess.Popen[bytes], input: bytes | None, timeout: float) -> tuple[bytes, bytes, bool]:

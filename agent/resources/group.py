@@ -1,0 +1,62 @@
+"""The `group` type: present or absent, with its gid."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from agent.providers import provider_names
+from agent.resources.base import Attr, Change, Resource
+from agent.resources.user import ACCOUNT_NAME
+from agent.system import System
+
+
+class Group(Resource):
+    type_name: ClassVar[str] = "group"
+    attributes: ClassVar[dict[str, Attr]] = {
+        "name": Attr((str,), secret_ok=False),
+        "ensure": Attr((str,), default="present", choices=("present", "absent")),
+        "gid": Attr((int,), secret_ok=False),
+        "system": Attr((bool,), default=False),
+        "provider": Attr((str,), choices=provider_names("group")),
+    }
+
+    @property
+    def name(self) -> str:
+        return self.values.get("name") or self.title
+
+    @property
+    def identity(self) -> str:
+        return f"group:{self.name}"
+
+    def validate(self) -> None:
+        if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
+            raise self.fail(f"{self.name!r} is not a group name (lower case, digits, _ . -; at most 32)", "name")
+        if self.values.get("gid") is not None and self.values["gid"] < 0:
+            raise self.fail("gid must not be negative", "gid")
+
+    def _provider(self) -> Any:
+        return self.providers.get(self.type_name, self.values)
+
+    def desired(self) -> dict[str, Any]:
+        if self.values["ensure"] == "absent":
+            return {"ensure": "absent"}
+        return {"ensure": "present", "gid": self.values.get("gid")}
+
+    def current(self, system: System) -> dict[str, Any]:
+        group = self._provider().group(self.name)
+        return {"ensure": "absent"} if group is None else {"ensure": "present", "gid": group.gid}
+
+    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
+        if desired["ensure"] != current["ensure"]:
+            return [Change("ensure", current["ensure"], desired["ensure"])]
+        return super().changes(desired, current)
+
+    def fix(self, system: System, changes: list[Change]) -> None:
+        provider = self._provider()
+        if self.values["ensure"] == "absent":
+            provider.delete(self.name)
+        elif any(c.property == "ensure" for c in changes):
+            provider.create(self.name, self.values.get("gid"), system_account=self.values["system"])
+        else:
+            provider.modify(self.name, self.values["gid"])

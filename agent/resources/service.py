@@ -1,0 +1,122 @@
+"""The `service` type: running or stopped, enabled, disabled or masked; restarted (or reloaded) on refresh."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from agent.providers import provider_names
+from agent.providers.services import RUNNING, STOPPED, ServiceSpec
+from agent.resources.base import Attr, Change, Resource
+from agent.system import System
+
+UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", ".automount", ".swap", ".slice")
+UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+COMMANDS = ("start", "stop", "restart", "status")
+_NAME = re.compile(r"^[A-Za-z0-9_:.@\\-]+$")
+
+
+class Service(Resource):
+    type_name: ClassVar[str] = "service"
+    refreshable: ClassVar[bool] = True
+    attributes: ClassVar[dict[str, Attr]] = {
+        "name": Attr((str,), secret_ok=False),
+        "ensure": Attr((str,), choices=(RUNNING, STOPPED)),
+        "enable": Attr((bool, str), choices=(True, False, "mask")),
+        "reload": Attr((bool,), default=False),
+        "provider": Attr((str,), choices=provider_names("service")),
+        **{command: Attr((list, str), secret_ok=False) for command in COMMANDS},
+        "pattern": Attr((str,), secret_ok=False),
+        "pidfile": Attr((str,), secret_ok=False),
+        "timeout": Attr((int, float), default=10),
+    }
+
+    @property
+    def name(self) -> str:
+        return self.values.get("name") or self.title
+
+    @property
+    def unit(self) -> str:
+        return self.name if self.name.endswith(UNIT_SUFFIXES) else f"{self.name}.service"
+
+    @property
+    def identity(self) -> str:
+        return f"service:{self.unit}"
+
+    def validate(self) -> None:
+        if not _NAME.match(self.name) or self.name.startswith("-"):
+            raise self.fail(f"{self.name!r} is not a service name (letters, digits, and _ : . @ -)", "name")
+        for command in COMMANDS:
+            value = self.values.get(command)
+            if isinstance(value, list) and (not value or not all(isinstance(a, str | int | float) for a in value)):
+                raise self.fail(f"'{command}' must be an argv list of strings, or a string split like a shell", command)
+        if self.values.get("pattern") is not None:
+            try:
+                re.compile(self.values["pattern"])
+            except re.error as error:
+                raise self.fail(f"pattern is not a regular expression: {error}", "pattern") from None
+        pidfile = self.values.get("pidfile")
+        if pidfile is not None and not pidfile.startswith("/"):
+            raise self.fail("pidfile must be an absolute path", "pidfile")
+        if self.values["timeout"] <= 0:
+            raise self.fail("timeout must be a positive number of seconds", "timeout")
+
+    def implicit_requires(self) -> list[str]:
+        return [f"package:{self.name}"]
+
+    def implicit_subscribes(self) -> list[str]:
+        """A managed unit file comes first, and its change restarts the service (after a daemon-reload)."""
+        return [f"file:{folder}/{self.unit}" for folder in UNIT_DIRS]
+
+    def spec(self) -> ServiceSpec:
+        commands = {c: _argv(self.values.get(c)) for c in COMMANDS}
+        return ServiceSpec(
+            name=self.name,
+            unit=self.unit,
+            pattern=self.values.get("pattern"),
+            pidfile=self.values.get("pidfile"),
+            timeout=float(self.values["timeout"]),
+            reload=bool(self.values["reload"]),
+            **commands,
+        )
+
+    def _provider(self) -> Any:
+        return self.providers.get(self.type_name, self.values)
+
+    def desired(self) -> dict[str, Any]:
+        return {"ensure": self.values.get("ensure"), "enable": self.values.get("enable")}
+
+    def current(self, system: System) -> dict[str, Any]:
+        """The managed properties the provider can observe here (running state is not observed under --root)."""
+        provider, spec = self._provider(), self.spec()
+        current: dict[str, Any] = {}
+        if self.values.get("ensure") is not None:
+            running = provider.running(spec)
+            if running is not None:
+                current["ensure"] = RUNNING if running else STOPPED
+        if self.values.get("enable") is not None:
+            current["enable"] = provider.enabled(spec)
+        return current
+
+    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
+        return [c for c in super().changes(desired, current) if c.property in current]
+
+    def fix(self, system: System, changes: list[Change]) -> None:
+        provider, spec = self._provider(), self.spec()
+        for change in changes:
+            if change.property == "enable":
+                provider.set_enabled(spec, change.new, change.old)
+        for change in changes:
+            if change.property == "ensure":
+                (provider.start if change.new == RUNNING else provider.stop)(spec)
+
+    def refresh(self, system: System) -> None:
+        self._provider().refresh(self.spec())
+
+
+def _argv(command: Any) -> tuple[str, ...] | None:
+    if command is None:
+        return None
+    return tuple(shlex.split(command)) if isinstance(command, str) else tuple(str(a) for a in command)

@@ -1,0 +1,99 @@
+"""The `user` type: present or absent; uid, primary group, home, shell and the exact supplementary groups."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from agent.providers import provider_names
+from agent.resources.base import Attr, Change, Resource
+from agent.system import System
+
+# What useradd accepts on Debian (its default NAME_REGEX, relaxed as in login.defs' examples).
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
+PROPERTIES = ("uid", "gid", "home", "shell", "groups")
+
+
+class User(Resource):
+    type_name: ClassVar[str] = "user"
+    attributes: ClassVar[dict[str, Attr]] = {
+        "name": Attr((str,), secret_ok=False),
+        "ensure": Attr((str,), default="present", choices=("present", "absent")),
+        "uid": Attr((int,), secret_ok=False),
+        "gid": Attr((int, str), secret_ok=False),
+        "home": Attr((str,), secret_ok=False),
+        "shell": Attr((str,), secret_ok=False),
+        "groups": Attr((list, str), secret_ok=False),
+        "system": Attr((bool,), default=False),
+        "provider": Attr((str,), choices=provider_names("user")),
+    }
+
+    @property
+    def name(self) -> str:
+        return self.values.get("name") or self.title
+
+    @property
+    def identity(self) -> str:
+        return f"user:{self.name}"
+
+    def validate(self) -> None:
+        if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
+            raise self.fail(f"{self.name!r} is not a user name (lower case, digits, _ . -; at most 32)", "name")
+        gid = self.values.get("gid")
+        if isinstance(gid, str) and gid.isdigit():
+            self.values["gid"] = int(gid)  # "100" is the id 100, as useradd reads it
+        groups = self.values.get("groups")
+        if isinstance(groups, str):
+            self.values["groups"] = groups = [groups]
+        if groups is not None and not all(isinstance(g, str) and ACCOUNT_NAME.match(g) for g in groups):
+            raise self.fail("groups must be a list of group names", "groups")
+        for name in ("uid", "gid"):
+            if isinstance(self.values.get(name), int) and self.values[name] < 0:
+                raise self.fail(f"{name} must not be negative", name)
+        for name in ("home", "shell"):
+            if self.values.get(name) is not None and not self.values[name].startswith("/"):
+                raise self.fail(f"{name} must be an absolute path", name)
+
+    def implicit_requires(self) -> list[str]:
+        gid = self.values.get("gid")
+        return [f"group:{g}" for g in ([gid] if isinstance(gid, str) else []) + (self.values.get("groups") or [])]
+
+    def _provider(self) -> Any:
+        return self.providers.get(self.type_name, self.values)
+
+    def desired(self) -> dict[str, Any]:
+        if self.values["ensure"] == "absent":
+            return {"ensure": "absent"}
+        groups = self.values.get("groups")
+        desired = {name: self.values.get(name) for name in PROPERTIES}
+        return {"ensure": "present", **desired, "groups": None if groups is None else sorted(groups)}
+
+    def current(self, system: System) -> dict[str, Any]:
+        provider = self._provider()
+        user = provider.user(self.name)
+        if user is None:
+            return {"ensure": "absent"}
+        gid = self.values.get("gid")
+        return {
+            "ensure": "present",
+            "uid": user.uid,
+            "gid": (provider.group_name(user.gid) or user.gid) if isinstance(gid, str) else user.gid,
+            "home": user.home,
+            "shell": user.shell,
+            "groups": provider.groups_of(self.name),
+        }
+
+    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
+        if desired["ensure"] != current["ensure"]:
+            return [Change("ensure", current["ensure"], desired["ensure"])]
+        return super().changes(desired, current)
+
+    def fix(self, system: System, changes: list[Change]) -> None:
+        provider = self._provider()
+        if self.values["ensure"] == "absent":
+            provider.delete(self.name)
+        elif any(c.property == "ensure" for c in changes):
+            provider.create(self.name, self.desired(), system_account=self.values["system"])
+        else:
+            provider.modify(self.name, {c.property: c.new for c in changes})
