@@ -16,8 +16,8 @@ _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _DataLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """A safe loader that refuses duplicate keys and keeps encrypted strings opaque."""
+class _PlainLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader that refuses duplicate keys (for text without `ENC[`: no hook on every string)."""
 
     source = "<data>"
     has_encrypted = False
@@ -25,6 +25,10 @@ class _DataLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         _refuse_duplicate_keys(node, self.source)
         return super().construct_mapping(node, deep=deep)
+
+
+class _DataLoader(_PlainLoader):
+    """The same, also keeping encrypted strings opaque."""
 
 
 def _refuse_duplicate_keys(node: yaml.MappingNode, source: str) -> None:
@@ -51,17 +55,6 @@ def _construct_str(loader: _DataLoader, node: yaml.ScalarNode) -> Any:
 
 
 _DataLoader.add_constructor("tag:yaml.org,2002:str", _construct_str)
-
-
-class _PlainLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """For text without `ENC[`: no Python hook on every string (the common, fast case)."""
-
-    source = "<data>"
-    has_encrypted = False
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        _refuse_duplicate_keys(node, self.source)
-        return super().construct_mapping(node, deep=deep)
 
 
 def _loader(text: str) -> Any:
