@@ -78,8 +78,8 @@ class Resource:
 
     @property
     def identity(self) -> str:
-        """What must be unique in a catalog: the thing managed (a file's path), which may differ from the title."""
-        return self.id
+        """What must be unique in a catalog: the thing managed (a user's name, a file's path), not the title."""
+        return f"{self.type_name}:{self.name}"
 
     def where(self, attribute: str | None = None) -> Location:
         line = self.attribute_lines.get(attribute) if attribute else None
@@ -136,6 +136,15 @@ class Resource:
     def bind(self, providers: Any) -> None:
         """Called by the runner before the run: keeps the run's providers (agent.providers.Providers)."""
         self.providers = providers
+
+    def provider(self) -> Any:
+        """This resource's provider, as the run's registry chose it."""
+        return self.providers.get(self.type_name, self.values)
+
+    @property
+    def name(self) -> str:
+        """What the resource manages by name: its `name` attribute when it has one, else its title."""
+        return self.values.get("name") or self.title
 
     def desired(self) -> dict[str, Any]:
         raise NotImplementedError

@@ -21,22 +21,11 @@ class Group(Resource):
         "provider": Attr((str,), choices=provider_names("group")),
     }
 
-    @property
-    def name(self) -> str:
-        return self.values.get("name") or self.title
-
-    @property
-    def identity(self) -> str:
-        return f"group:{self.name}"
-
     def validate(self) -> None:
         if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
             raise self.fail(f"{self.name!r} is not a group name (lower case, digits, _ . -; at most 32)", "name")
         if self.values.get("gid") is not None and self.values["gid"] < 0:
             raise self.fail("gid must not be negative", "gid")
-
-    def _provider(self) -> Any:
-        return self.providers.get(self.type_name, self.values)
 
     def desired(self) -> dict[str, Any]:
         if self.values["ensure"] == "absent":
@@ -44,7 +33,7 @@ class Group(Resource):
         return {"ensure": "present", "gid": self.values.get("gid")}
 
     def current(self, system: System) -> dict[str, Any]:
-        group = self._provider().group(self.name)
+        group = self.provider().group(self.name)
         return {"ensure": "absent"} if group is None else {"ensure": "present", "gid": group.gid}
 
     def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
@@ -53,7 +42,7 @@ class Group(Resource):
         return super().changes(desired, current)
 
     def fix(self, system: System, changes: list[Change]) -> None:
-        provider = self._provider()
+        provider = self.provider()
         if self.values["ensure"] == "absent":
             provider.delete(self.name)
         elif any(c.property == "ensure" for c in changes):

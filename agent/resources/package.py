@@ -79,7 +79,7 @@ class Package(Resource):
     def current(self, system: System) -> dict[str, Any]:
         """Each package's state from the run's one read of the dpkg database (and apt's candidate for
         latest). Broken and held packages, and refused downgrades, fail here, so a plan shows them."""
-        apt = self.providers.get(self.type_name, self.values)
+        apt = self.provider()
         known = apt.packages()
         ensure = self.ensure
         have: dict[str, Have] = {}
@@ -143,7 +143,7 @@ class Package(Resource):
             )
 
     def fix(self, system: System, changes: list[Change]) -> None:
-        apt = self.providers.get(self.type_name, self.values)
+        apt = self.provider()
         names = [name for name in self.names if self._key(name) in {c.property for c in changes}]
         ensure = self.ensure
         if ensure in ("absent", "purged"):

@@ -34,10 +34,6 @@ class Service(Resource):
     }
 
     @property
-    def name(self) -> str:
-        return self.values.get("name") or self.title
-
-    @property
     def unit(self) -> str:
         return self.name if self.name.endswith(UNIT_SUFFIXES) else f"{self.name}.service"
 
@@ -82,15 +78,12 @@ class Service(Resource):
             **commands,
         )
 
-    def _provider(self) -> Any:
-        return self.providers.get(self.type_name, self.values)
-
     def desired(self) -> dict[str, Any]:
         return {"ensure": self.values.get("ensure"), "enable": self.values.get("enable")}
 
     def current(self, system: System) -> dict[str, Any]:
         """The managed properties the provider can observe here (running state is not observed under --root)."""
-        provider, spec = self._provider(), self.spec()
+        provider, spec = self.provider(), self.spec()
         current: dict[str, Any] = {}
         if self.values.get("ensure") is not None:
             running = provider.running(spec)
@@ -104,7 +97,7 @@ class Service(Resource):
         return [c for c in super().changes(desired, current) if c.property in current]
 
     def fix(self, system: System, changes: list[Change]) -> None:
-        provider, spec = self._provider(), self.spec()
+        provider, spec = self.provider(), self.spec()
         for change in changes:
             if change.property == "enable":
                 provider.set_enabled(spec, change.new, change.old)
@@ -113,7 +106,7 @@ class Service(Resource):
                 (provider.start if change.new == RUNNING else provider.stop)(spec)
 
     def refresh(self, system: System) -> None:
-        self._provider().refresh(self.spec())
+        self.provider().refresh(self.spec())
 
 
 def _argv(command: Any) -> tuple[str, ...] | None:

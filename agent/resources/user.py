@@ -29,14 +29,6 @@ class User(Resource):
         "provider": Attr((str,), choices=provider_names("user")),
     }
 
-    @property
-    def name(self) -> str:
-        return self.values.get("name") or self.title
-
-    @property
-    def identity(self) -> str:
-        return f"user:{self.name}"
-
     def validate(self) -> None:
         if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
             raise self.fail(f"{self.name!r} is not a user name (lower case, digits, _ . -; at most 32)", "name")
@@ -59,9 +51,6 @@ class User(Resource):
         gid = self.values.get("gid")
         return [f"group:{g}" for g in ([gid] if isinstance(gid, str) else []) + (self.values.get("groups") or [])]
 
-    def _provider(self) -> Any:
-        return self.providers.get(self.type_name, self.values)
-
     def desired(self) -> dict[str, Any]:
         if self.values["ensure"] == "absent":
             return {"ensure": "absent"}
@@ -70,7 +59,7 @@ class User(Resource):
         return {"ensure": "present", **desired, "groups": None if groups is None else sorted(groups)}
 
     def current(self, system: System) -> dict[str, Any]:
-        provider = self._provider()
+        provider = self.provider()
         user = provider.user(self.name)
         if user is None:
             return {"ensure": "absent"}
@@ -90,7 +79,7 @@ class User(Resource):
         return super().changes(desired, current)
 
     def fix(self, system: System, changes: list[Change]) -> None:
-        provider = self._provider()
+        provider = self.provider()
         if self.values["ensure"] == "absent":
             provider.delete(self.name)
         elif any(c.property == "ensure" for c in changes):
