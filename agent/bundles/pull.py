@@ -39,9 +39,10 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     if not (store.mirror / "HEAD").is_file():
         git(["init", "--quiet", "--bare", str(store.mirror)])
     git(
-        ["fetch", "--quiet", "--force", "--no-tags", str(url), f"+refs/heads/{branch}:refs/tend/{branch}"],
+        ["fetch", "--quiet", "--force", "--no-tags", *_local_transport(str(url)), str(url),
+         f"+refs/heads/{branch}:refs/tend/{branch}"],
         git_dir=store.mirror,
-    )
+    )  # fmt: skip
     commit = (
         allow_older
         or git(["rev-parse", f"refs/tend/{branch}^{{commit}}"], git_dir=store.mirror).stdout.decode().strip()
@@ -68,6 +69,17 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     store.switch(commit)
     store.prune()
     return Pulled(record, changed=True)
+
+
+def _local_transport(url: str) -> list[str]:
+    """A repository on this machine may belong to another user (an admin's checkout, a bind mount):
+    git's ownership check would refuse it, and no user config is read, so the local upload-pack is told
+    to trust it. Integrity comes from the signature check, not from who owns the files."""
+    if "://" in url and not url.startswith("file://"):
+        return []
+    if "://" not in url and ":" in url.split("/", 1)[0]:  # scp-like ssh: host:path
+        return []
+    return ["--upload-pack=git -c safe.directory='*' upload-pack"]
 
 
 def _descends(store: BundleStore, ancestor: str, commit: str) -> bool:

@@ -60,7 +60,10 @@ class CommandResult:
         else:
             status = f"exited with status {self.returncode}"
         lines = [ln.strip() for ln in self.stderr.decode(errors="replace").splitlines() if ln.strip()]
-        tail = "; ".join(lines[-3:])[-500:]
+        # The first "fatal:"/"E:" line usually says why; the last lines what gave up.
+        first = next((ln for ln in lines if ln.lower().startswith(("fatal:", "e:", "error:"))), None)
+        shown = ([first] if first and first not in lines[-3:] else []) + lines[-3:]
+        tail = "; ".join(shown)[-500:]
         return f"{status}: {tail}" if tail else status
 
 

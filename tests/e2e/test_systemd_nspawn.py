@@ -7,16 +7,10 @@ root; skipped with the reason where debootstrap or nspawn cannot run.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
-import re
-import secrets
-import shutil
 import subprocess
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +19,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
+from tests.e2e.conftest import Machine, boot, ensure_tools, make_rootfs
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)")]
 
-CACHE = Path("/var/cache/tend-tests")
-ROOTFS = CACHE / "bookworm-rootfs"
-INCLUDE = "systemd-sysv,python3,python3-yaml,python3-jinja2,python3-psutil,gnupg"
-MARKER = ".tend-rootfs"  # holds INCLUDE: a root made with other packages is made again
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 APT_OPTIONS = (
     "-o Dir::Etc::sourcelist=/opt/e2e/sources.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=/tmp/apt/lists "
     "-o Dir::Cache=/tmp/apt/cache -o APT::Get::List-Cleanup=0"
@@ -40,67 +30,11 @@ APT_OPTIONS = (
 HIERA = "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy:\n  - name: c\n    path: c.yaml\n"
 
 
-def _sh(argv: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def _ensure_tools() -> None:
-    """debootstrap and systemd-container (pinned to the host's systemd, so nothing else upgrades)."""
-    if shutil.which("debootstrap") and shutil.which("systemd-nspawn") and shutil.which("nsenter"):
-        return
-    version = _sh(["dpkg-query", "-W", "-f=${Version}", "systemd"]).stdout.strip()
-    if not version:
-        pytest.skip("systemd is not installed on this host, so systemd-container cannot be pinned to it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    argv = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "debootstrap", f"systemd-container={version}"]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
-    if done.returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], capture_output=True, env=env, timeout=600, check=False)
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600, check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot install debootstrap and systemd-container: {done.stderr.strip()[-300:]}")
-
-
-def _mirror() -> str:
-    sources = Path("/etc/apt/sources.list.d/debian.sources")
-    if sources.exists():
-        found = re.search(r"^URIs:\s*(\S+)", sources.read_text(), re.M)
-        if found:
-            return found.group(1)
-    return "http://deb.debian.org/debian"
-
-
-def _make_rootfs() -> Path:
-    """The cached Debian root, made once (under a lock: both test workers may ask at once)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        marker = ROOTFS / MARKER
-        if marker.exists() and marker.read_text() == INCLUDE:
-            return ROOTFS
-        _ensure_tools()
-        building = CACHE / "bookworm-rootfs.tmp"
-        shutil.rmtree(building, ignore_errors=True)
-        argv = ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", str(building), _mirror()]
-        done = _sh(argv, timeout=900)
-        if done.returncode != 0:
-            pytest.skip(f"debootstrap failed: {done.stdout.strip()[-300:]} {done.stderr.strip()[-300:]}")
-        (building / MARKER).write_text(INCLUDE)
-        shutil.rmtree(ROOTFS, ignore_errors=True)
-        building.rename(ROOTFS)
-        return ROOTFS
-
-
 @dataclass
-class Container:
-    """A booted container: commands run in it through nsenter; /opt/e2e is the host's `shared` folder."""
+class Container(Machine):
+    """A booted container; /opt/e2e is the host's `shared` folder."""
 
-    pid: int
     shared: Path
-    machine: str
-
-    def run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return _sh(["nsenter", "-t", str(self.pid), "-a", "env", "-i", f"PATH={PATH}", *argv], timeout)
 
     def tend(self, site: str, *args: str) -> tuple[int, dict[str, Any], str]:
         """`tend apply` of /opt/e2e/<site> inside, as the container's python3 runs the working tree."""
@@ -115,53 +49,15 @@ class Container:
 
 @pytest.fixture(scope="module")
 def container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    _ensure_tools()
-    rootfs = _make_rootfs()
+    ensure_tools()
+    rootfs = make_rootfs()
     shared = tmp_path_factory.mktemp("e2e")
     _build_repository(shared)
-    machine = f"tend-e2e-{secrets.token_hex(3)}"
-    log = open(shared / "nspawn.log", "w")  # noqa: SIM115 - the container writes to it until it stops
-    nspawn = subprocess.Popen(
-        ["systemd-nspawn", "--register=no", "--keep-unit", "--console=passive", "-q", "-b", "--volatile=overlay",
-         "-D", str(rootfs), f"--machine={machine}", f"--bind-ro={PROJECT}:/opt/tend", f"--bind-ro={shared}:/opt/e2e"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    try:
-        made = Container(_wait_boot(nspawn, shared / "nspawn.log"), shared, machine)
+    binds = (f"--bind-ro={PROJECT}:/opt/tend", f"--bind-ro={shared}:/opt/e2e")
+    with boot(rootfs, shared / "nspawn.log", *binds) as machine:
+        made = Container(machine.pid, machine.machine, shared)
         made.run("mkdir", "-p", "/tmp/apt/lists/partial", "/tmp/apt/cache/archives/partial")
         yield made
-        made.run("systemctl", "poweroff")
-        nspawn.wait(timeout=30)
-    finally:
-        if nspawn.poll() is None:
-            nspawn.kill()
-            nspawn.wait()
-        log.close()
-        _clean_nspawn_leftovers(machine)
-
-
-def _wait_boot(nspawn: subprocess.Popen[bytes], log: Path) -> int:
-    """The container's PID 1 (as the host sees it) once systemd says it is up; skip if it never boots."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if nspawn.poll() is not None:
-            pytest.skip(f"systemd-nspawn cannot start here: {log.read_text().strip()[-400:]}")
-        child = _sh(["pgrep", "-P", str(nspawn.pid), "-x", "systemd"]).stdout.split()
-        if child:
-            state = _sh(["nsenter", "-t", child[0], "-a", "systemctl", "is-system-running"]).stdout.strip()
-            if state in ("running", "degraded"):
-                return int(child[0])
-        time.sleep(0.2)
-    pytest.skip(f"the container did not finish booting in 60 s: {log.read_text().strip()[-400:]}")
-
-
-def _clean_nspawn_leftovers(machine: str) -> None:
-    """nspawn leaves /run/systemd/nspawn behind: remove this machine's part, and the folders once empty."""
-    base = Path("/run/systemd/nspawn")
-    shutil.rmtree(base / "propagate" / machine, ignore_errors=True)
-    for folder in (base / "propagate", base / "locks", base):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
 
 
 def _build_repository(shared: Path) -> None:
