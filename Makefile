@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := gnupg git dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
 
-.PHONY: test demo bench deb deps venv lint clean
+.PHONY: test demo bench deb deps venv lint clean faults
 
 deps:
 	@scripts/ensure-packages $(DEBIAN_PACKAGES)
@@ -35,3 +35,8 @@ clean:
 
 deb: deps
 	@packaging/build-deb dist
+
+# Fault injection at full length (kill -9 loops, pulls killed, property tests): prints its figures and seed.
+# The quick mode of the same tests runs with `make test`; TEND_FAULTS_SEED=N replays a failure.
+faults: deps venv
+	TEND_FAULTS=full $(BIN)/pytest -q tests/faults
