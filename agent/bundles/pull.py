@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ DEFAULT_BRANCH = "main"
 class Pulled:
     record: BundleRecord
     changed: bool
+    note: str = ""  # what was repaired on the way (a bundle missing or damaged on disk)
 
 
 def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
@@ -36,6 +37,7 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
         raise ConfigError("no source.git in the agent config: nothing to pull", location=None)
     store = BundleStore(settings.state.bundles)
     store.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store.clean_leftovers()  # callers hold the run lock: nothing else is pulling
     if not (store.mirror / "HEAD").is_file():
         git(["init", "--quiet", "--bare", str(store.mirror)])
     git(
@@ -53,8 +55,13 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     finally:
         keyring.release()
     current = store.current_commit()
-    if current == commit:
+    if current == commit and store.intact(commit):
         return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
+    if current == commit:
+        restore(store, commit)
+        return Pulled(
+            store.record(commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
+        )
     if current and allow_older is None and not _descends(store, current, commit):
         raise SecretError(
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
@@ -63,12 +70,28 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     known = store.record(commit)
     if known is not None and known.bad and allow_older is None:
         raise SecretError(f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit")
+    note = ""
+    if known is not None and not store.intact(commit):
+        note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
+        shutil.rmtree(store.path(commit), ignore_errors=True)
     _checkout(store, commit)
-    record = BundleRecord(commit, signature.signer, _now(), sequence=store.next_sequence())
+    record = BundleRecord(
+        commit, signature.signer, _now(), sequence=store.next_sequence(), tree=store.tree_digest(commit)
+    )
     store.save_record(record)
     store.switch(commit)
     store.prune()
-    return Pulled(record, changed=True)
+    return Pulled(record, changed=True, note=note)
+
+
+def restore(store: BundleStore, commit: str) -> None:
+    """Check a known commit out again from the mirror (its signature was verified when it was pulled)."""
+    record = store.record(commit)
+    if record is None or not (store.mirror / "HEAD").is_file():
+        raise SecretError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
+    shutil.rmtree(store.path(commit), ignore_errors=True)
+    _checkout(store, commit)
+    store.save_record(replace(record, tree=store.tree_digest(commit)))
 
 
 def _local_transport(url: str) -> list[str]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ class BundleRecord:
     good: str | None = None  # when it last converged cleanly (ISO time)
     sequence: int = 0  # the order of pulls on this host, which no clock step can disturb
     reason: str = ""  # why it is bad
+    tree: str = ""  # digest of the checked-out files, to notice a bundle damaged on disk
 
     def to_report(self) -> dict[str, str]:
         return {"commit": self.commit, "signer": self.signer}
@@ -81,13 +84,50 @@ class BundleStore:
         good = [r for r in self.history() if r.good and not r.bad and r.commit != exclude]
         return good[-1].commit if good else None
 
+    def tree_digest(self, commit: str) -> str:
+        """SHA-256 over every path, executable bit, file content and link target of bundles/<commit>."""
+        base = self.path(commit)
+        digest = hashlib.sha256()
+        for directory, folders, names in os.walk(base):
+            folders.sort()
+            for name in sorted(names):
+                path = Path(directory) / name
+                digest.update(str(path.relative_to(base)).encode() + b"\0")
+                if path.is_symlink():
+                    digest.update(b"L" + os.readlink(path).encode())
+                else:
+                    digest.update(b"X" if os.access(path, os.X_OK) else b"F")
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+        return digest.hexdigest()
+
+    def intact(self, commit: str) -> bool:
+        """The bundle is on disk as it was checked out."""
+        record = self.record(commit)
+        if record is None or not (self.path(commit) / "hiera.yaml").is_file():
+            return False
+        return not record.tree or self.tree_digest(commit) == record.tree
+
+    def clean_leftovers(self) -> None:
+        """What killed pulls leave: staging folders, temp links, git's lock files in the mirror."""
+        if not self.directory.is_dir():
+            return
+        for leftover in self.directory.glob(".staging-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in self.directory.glob(f".{CURRENT}.tend-*"):
+            leftover.unlink(missing_ok=True)
+        if self.mirror.is_dir():
+            for lock in [*self.mirror.glob("*.lock"), *self.mirror.glob("refs/**/*.lock")]:
+                lock.unlink(missing_ok=True)
+
     def switch(self, commit: str) -> None:
         """Point bundles/current at bundles/<commit> atomically (a symlink renamed over the old one)."""
         files.symlink_atomic(commit, self.directory / CURRENT)
 
     def history(self) -> list[BundleRecord]:
-        """Bundles on disk, oldest pull first."""
-        records = [self.record(p.name) for p in self.directory.iterdir() if len(p.name) == 40 and p.is_dir()]
+        """Every bundle pulled and kept (its folder may be missing: restore() brings it back), oldest first."""
+        folder = self.directory / RECORDS
+        names = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+        records = [self.record(name) for name in names if len(name) == 40]
         return sorted((r for r in records if r is not None), key=lambda r: (r.sequence, r.pulled))
 
     def prune(self, keep: int = KEEP) -> None:

@@ -13,7 +13,7 @@ from agent.errors import HostError, LockError, TendError
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
 from agent.reports.metrics import write_metrics
-from agent.reports.model import Report, ResourceResult, RunStatus, new_run_id
+from agent.reports.model import Report, ResourceResult, RunStatus
 from agent.reports.store import ReportStore
 from agent.runner.apply import Runner
 from agent.runner.checks import run_checks
@@ -68,11 +68,12 @@ class Converge:
         stop: Callable[[], bool] = lambda: False,
         printer: Callable[[ResourceResult], None] | None = None,
     ) -> Report:
-        started = datetime.now(UTC)
-        report = Report(new_run_id(started), self.host, started, "noop" if self.noop else "apply", self.bundle)
         paths = self.settings.state
         lock = None if self.lock_held else hold_lock(paths, wait=wait)
         try:
+            started = datetime.now(UTC)
+            run_id = ReportStore(paths.reports, self.settings.report_retention).next_run_id(started)
+            report = Report(run_id, self.host, started, "noop" if self.noop else "apply", self.bundle)
             self._converge(report, stop, printer)
         finally:
             if lock is not None:
@@ -99,6 +100,13 @@ class Converge:
                 self.warn(warning)
             report.timings["compile_s"] = (datetime.now(UTC) - time_started).total_seconds()
             state = RunState.load(paths.state_file, read_only=self.noop)
+            if not self.noop:
+                # Before any change: temps a killed run left in the state, and proof that the state can
+                # still be written, so that a run never converges without a record of it.
+                for directory in (paths.root, paths.reports, *sorted(paths.bucket.glob("??"))):
+                    if directory.is_dir():
+                        system.cleanup_stale_temps(directory)
+                state.save()
             options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ))
             runner = Runner(
                 catalog, system, state, noop=self.noop, tags=self.tags, stop=stop,

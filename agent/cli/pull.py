@@ -40,6 +40,8 @@ def run_pull(args: argparse.Namespace) -> int:
         pulled = pull(settings)
     finally:
         lock.release()
+    if pulled.note:
+        print(f"tend: {pulled.note}", file=sys.stderr)
     record = pulled.record
     verb = "deployed" if pulled.changed else "up to date at"
     print(f"{verb} {record.commit} (signed by {record.signer})")
@@ -96,12 +98,18 @@ def _cycle(args: argparse.Namespace, settings) -> tuple[int, int]:
     pull_failed = False
     try:
         pulled = pull(settings)
+        if pulled.note:
+            print(f"tend: {pulled.note}", file=sys.stderr)
         print(f"tend: {'deployed' if pulled.changed else 'up to date at'} {pulled.record.commit[:12]}", file=sys.stderr)
     except TendError as error:
         pull_failed = True
         print(f"tend: pull: {error}; applying the current bundle", file=sys.stderr)
     store = BundleStore(settings.state.bundles)
-    commit = store.current_commit()
+    try:
+        commit = _bundle_to_apply(store)
+    except TendError as error:
+        print(f"tend: {error}", file=sys.stderr)
+        return 1, 0
     if commit is None:
         print("tend: no bundle to apply: nothing has been pulled yet", file=sys.stderr)
         return 1, 0
@@ -115,6 +123,28 @@ def _cycle(args: argparse.Namespace, settings) -> tuple[int, int]:
     elif report.exit_code() == 0:
         store.mark_good(commit)
     return (1 if pull_failed and code == 0 else code), stop.signal
+
+
+def _bundle_to_apply(store) -> str | None:
+    """The current bundle, checked; when it is broken or damaged, restored (or the last good one), said."""
+    from agent.bundles.pull import restore
+
+    commit = store.current_commit()
+    if commit is not None and store.intact(commit):
+        return commit
+    if commit is not None:
+        restore(store, commit)
+        print(f"tend: bundle {commit[:12]} was damaged on disk: checked out again from the mirror", file=sys.stderr)
+        return commit
+    candidates = [r.commit for r in reversed(store.history()) if not r.bad]
+    good = store.last_good() or (candidates[0] if candidates else None)
+    if good is None:
+        return None
+    if not store.intact(good):
+        restore(store, good)
+    store.switch(good)
+    print(f"tend: bundles/current pointed nowhere: restored {good[:12]}, the last good bundle", file=sys.stderr)
+    return good
 
 
 def _apply_bundle(args: argparse.Namespace, store, commit: str):

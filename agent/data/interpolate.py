@@ -49,7 +49,15 @@ class Interpolator:
         if isinstance(value, list):
             return [self.interpolate(v) for v in value]
         if isinstance(value, dict):
-            return {self.interpolate(k): self.interpolate(v) for k, v in value.items()}
+            out = {}
+            for key, item in value.items():
+                new_key = self.interpolate(key)
+                if isinstance(new_key, list | dict):
+                    raise InterpolationError(
+                        f"the hash key {key!r} must interpolate to a string, not a {type(new_key).__name__}"
+                    )
+                out[new_key] = self.interpolate(item)
+            return out
         return value
 
     def _string(self, subject: str) -> Any:

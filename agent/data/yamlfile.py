@@ -81,6 +81,8 @@ def parse_yaml_data(text: str, source: str) -> DataFile:
         node = loader.get_single_node()
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
             return DataFile(source, {})
+        if "*" in text:
+            _refuse_cycles(node, source)
         if not isinstance(node, yaml.MappingNode):
             raise DataError(
                 "the top level must be a hash of keys to values",
@@ -91,12 +93,48 @@ def parse_yaml_data(text: str, source: str) -> DataFile:
     except yaml.MarkedYAMLError as error:
         raise yaml_error(error, source) from None
     except yaml.YAMLError as error:
-        raise DataError(f"Unable to parse YAML: {error}", location=Location(source)) from None
+        raise _other_yaml_error(error, text, source) from None
     finally:
         loader.dispose()
     if loader.has_encrypted:
         data = {key: _stamp_key(value, str(key)) for key, value in data.items()}
     return DataFile(source, data, lines)
+
+
+def _other_yaml_error(error: yaml.YAMLError, text: str, source: str) -> DataError:
+    """A reader error (a control character, say) has a character position, not a line: count it."""
+    position = getattr(error, "position", None)
+    line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+    reason = getattr(error, "reason", None) or str(error)
+    character = getattr(error, "character", None)
+    detail = f"{reason} (character {character!r})" if character is not None else reason
+    return DataError(f"Unable to parse YAML: {detail}", location=Location(source, line))
+
+
+def _refuse_cycles(node: yaml.Node, source: str) -> None:
+    """An alias inside its own anchor makes a structure that contains itself: refuse it, with its line."""
+    stack: set[int] = set()
+    done: set[int] = set()
+
+    def walk(current: yaml.Node) -> None:
+        key = id(current)
+        if key in stack:
+            raise DataError(
+                "an alias refers to its own anchor (a structure that contains itself)",
+                location=Location(source, current.start_mark.line + 1),
+            )
+        if key in done or isinstance(current, yaml.ScalarNode):
+            return
+        stack.add(key)
+        children = (
+            current.value if isinstance(current, yaml.SequenceNode) else [n for pair in current.value for n in pair]
+        )
+        for child in children:
+            walk(child)
+        stack.discard(key)
+        done.add(key)
+
+    walk(node)
 
 
 def yaml_error(error: yaml.MarkedYAMLError, source: str) -> DataError:
@@ -142,13 +180,15 @@ def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, 
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        if "*" in text:
+            _refuse_cycles(node, source)
         lines: dict[tuple[Any, ...], int] = {}
         _index_lines(node, (), lines)
         return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as error:
         raise yaml_error(error, source) from None
     except yaml.YAMLError as error:
-        raise DataError(f"Unable to parse YAML: {error}", location=Location(source)) from None
+        raise _other_yaml_error(error, text, source) from None
     finally:
         loader.dispose()
 

@@ -43,9 +43,13 @@ class ManifestLoader:
         if not path.is_file():
             raise ManifestError(f"class '{name}' not found: no {relative}", location=wanted_at)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ManifestError(f"cannot read: {error}", location=Location(relative)) from None
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
+        except OSError as error:
+            raise ManifestError(f"cannot read: {error.strerror}", location=Location(relative)) from None
+        except UnicodeDecodeError as error:
+            line = raw.count(b"\n", 0, error.start) + 1
+            raise ManifestError(f"not UTF-8 text: {error.reason}", location=Location(relative, line)) from None
         try:
             data, lines = parse_yaml_with_lines(text, relative)
         except DataError as error:
@@ -57,7 +61,10 @@ class ManifestLoader:
 
 def _parse_class(name: str, file: str, data: Any, lines: dict, types: tuple[str, ...]) -> ClassDefinition:
     def at(*path: Any) -> Location:
-        return Location(file, lines.get(path))
+        """The line of `path`, or of the nearest enclosing node that has one (a null key has none)."""
+        while path and path not in lines:
+            path = path[:-1]
+        return Location(file, lines.get(path) or 1)
 
     if data is None:
         data = {}

@@ -184,7 +184,7 @@ class Apt:
         self._updated = True
         result = self._apt("apt-get", "update")
         if not result.ok:
-            raise HostError(f"apt-get update failed: {_failure(result)}")
+            raise HostError(f"apt-get update failed: {_failure(result, self.lock_timeout())}")
 
     def install(self, specs: list[str], *, allow_downgrade: bool = False) -> None:
         """One apt-get transaction for every spec (`name` or `name=version`)."""
@@ -202,13 +202,22 @@ class Apt:
         finally:
             self._packages = None  # whatever happened, read the database again
         if not result.ok:
-            raise HostError(f"apt-get {args[0]} failed: {_failure(result)}")
+            raise HostError(f"apt-get {args[0]} failed: {_failure(result, self.lock_timeout())}")
 
     def _policy(self, names: list[str]) -> dict[str, Policy]:
         result = self._apt("apt-cache", "policy", "--", *names)
         if not result.ok:
-            raise HostError(f"apt-cache policy failed: {_failure(result)}")
+            raise HostError(f"apt-cache policy failed: {_failure(result, self.lock_timeout())}")
         return parse_policy(result.stdout.decode(errors="replace"))
+
+    def lock_timeout(self) -> str:
+        """The lock wait in effect: the last DPkg::Lock::Timeout given (configured options come after ours)."""
+        waited = str(LOCK_TIMEOUT_S)
+        for option in self.extra:
+            name, _, value = option.partition("=")
+            if name.strip().lower() == "dpkg::lock::timeout":
+                waited = value.strip()
+        return waited
 
     def _apt(self, tool: str, *args: str) -> CommandResult:
         options = ["-q", *(["-y"] if tool == "apt-get" else []), "-o", f"DPkg::Lock::Timeout={LOCK_TIMEOUT_S}"]
@@ -244,9 +253,9 @@ def _missing(names: list[str], found: Mapping[str, Policy], wanted: Mapping[str,
     return False
 
 
-def _failure(result: CommandResult) -> str:
+def _failure(result: CommandResult, waited: str) -> str:
     text = result.stderr.decode(errors="replace")
     if any(marker in text for marker in _LOCKED):
-        return f"the dpkg database is locked by another process (waited {LOCK_TIMEOUT_S} s); the next run tries again"
+        return f"the dpkg database is locked by another process (waited {waited} s); the next run tries again"
     errors = [line[3:] for line in text.splitlines() if line.startswith("E: ")]
     return "; ".join(errors[-3:]) if errors else result.failure()

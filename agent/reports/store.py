@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from agent.reports.model import new_run_id
 from agent.system import files
 
 LAST_RUN = "last_run.json"
+SEQUENCE = ".sequence"
 
 
 class ReportStore:
     def __init__(self, directory: Path, retention: int = 100):
         self.directory = directory
         self.retention = retention
+
+    def next_run_id(self, now: datetime) -> str:
+        """A new run id, numbered after the last one of this host (the caller holds the run lock)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            last = int((self.directory / SEQUENCE).read_text().strip() or 0)
+        except (OSError, ValueError):
+            ids = self.ids()
+            last = int(ids[-1].split("-", 1)[0]) if ids and ids[-1].split("-", 1)[0].isdigit() else len(ids)
+        files.write_atomic(self.directory / SEQUENCE, f"{last + 1}\n".encode(), mode=0o600)
+        return new_run_id(now, last + 1)
 
     def save(self, report: dict[str, Any]) -> Path:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)

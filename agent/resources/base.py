@@ -121,6 +121,10 @@ class Resource:
     def validate(self) -> None:
         """Rules across attributes; raise self.fail(...)."""
 
+    def temp_dirs(self) -> list[str]:
+        """Managed directories this resource writes temp files in (cleaned of a killed run's at the start)."""
+        return []
+
     def warnings(self) -> list[str]:
         """Things allowed but worth a word on stderr."""
         return []

@@ -81,6 +81,9 @@ class File(Resource):
         if self.values.get("validate") and "{path}" not in str(self.values["validate"]):
             raise self.fail("validate must name the file to check as {path}, like: nginx -t -c {path}", "validate")
 
+    def temp_dirs(self) -> list[str]:
+        return [posixpath.dirname(self.path)]
+
     def warnings(self) -> list[str]:
         mode = self.values.get("mode")
         if self.sensitive and mode is not None and int(mode, 8) & 0o077:
@@ -173,7 +176,6 @@ class File(Resource):
             )
         content = self.values.get("content")
         data = b"" if content is None else content_bytes(content)
-        system.cleanup_stale_temps(path.parent)  # what a killed run left; runs hold the lock
         if state is not None and state.kind is FileKind.FILE:
             self._backup(system, path)
             # An unmanaged owner, group or mode stays what it was on the file being replaced.

@@ -59,6 +59,8 @@ class Runner:
         targets = self.catalog.refresh_targets()
         for resource in self.catalog.resources.values():
             resource.bind(self.providers)
+        if not self.noop:
+            self._clean_temps()
         for rid in self.catalog.order:
             resource = self.catalog.resources[rid]
             if self.tags and not self._tagged(resource):
@@ -73,6 +75,17 @@ class Runner:
             self.on_result(result)
         if not self.noop:
             self.state.save()
+
+    def _clean_temps(self) -> None:
+        """Temp files a killed run left next to managed files, once per directory (runs hold the lock)."""
+        directories = {d for resource in self.catalog.resources.values() for d in resource.temp_dirs()}
+        for directory in sorted(directories):
+            try:
+                path = self.system.resolve(directory, follow=True)
+            except TendError:
+                continue
+            if path.is_dir():
+                self.system.cleanup_stale_temps(path)
 
     def _tagged(self, resource: Resource) -> bool:
         names = {*resource.tags, resource.type_name, *resource.class_name.split("::"), resource.class_name}

@@ -61,9 +61,13 @@ class GnuPG:
 
     def secret_key_ids(self) -> set[str]:
         """The key IDs (primary and subkeys) of the secret keys in this home."""
+        if self.home.exists() and not self.home.is_dir():
+            raise SecretError(f"the keyring {self.home} is not a directory")
         if not self.exists:
             return set()
-        result = self._check(self.run(["--with-colons", "--list-secret-keys"]), "cannot list the secret keys")
+        result = self._check(
+            self.run(["--with-colons", "--list-secret-keys"]), f"cannot list the secret keys in {self.home}"
+        )
         return {
             line.split(":")[4].upper()
             for line in result.stdout.decode(errors="replace").splitlines()

@@ -54,7 +54,11 @@ class HostSecrets:
         if cached is not None:
             self._record(SecretRead(value.key, value.file, digest))
             return Secret(cached.reveal(), key=value.key, file=value.file)
-        if not set(recipients) & self._my_key_ids():
+        try:
+            mine = self._my_key_ids()
+        except SecretError as error:
+            raise SecretError(f"`{value.key}` ({value.file}): {error.message}", location=value.location) from None
+        if not set(recipients) & mine:
             if self.placeholders:
                 return placeholder(value.file, value.key)
             raise self._not_mine(value, recipients)
@@ -66,7 +70,7 @@ class HostSecrets:
                 "the decrypted value is not UTF-8 text", location=value.location, subject=value.key
             ) from None
         except SecretError as error:
-            raise SecretError(error.message, location=value.location, subject=value.key) from None
+            raise SecretError(f"`{value.key}` ({value.file}): {error.message}", location=value.location) from None
         secret = Secret(plaintext, key=value.key, file=value.file)
         self._plain[digest] = secret
         self._record(SecretRead(value.key, value.file, digest))

@@ -150,14 +150,12 @@ def test_drift_is_detected_across_a_wall_clock_step_back(site: Site, tmp_path: P
     assert site.last_report()["run_id"] == json.loads(again.stdout)["run_id"]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: run ids sort by wall time, so a clock step back reorders `report list`")
 def test_report_list_keeps_run_order_across_a_wall_clock_step_back(site: Site, tmp_path: Path) -> None:
     clock_site(site, tmp_path)
     ran = [json.loads(run_at(site, offset).stdout)["run_id"] for offset in (0, -3600, -3590)]
     assert report_list(site) == ran
 
 
-@pytest.mark.xfail(strict=True, reason="bug: after a clock step back, pruning deletes the newest reports first")
 def test_pruning_keeps_the_newest_runs_across_a_wall_clock_step_back(site: Site, tmp_path: Path) -> None:
     clock_site(site, tmp_path)
     config = tmp_path / "agent.yaml"

@@ -193,10 +193,6 @@ def test_a_state_dir_out_of_inodes_keeps_earlier_records(site: Site, tmp_path: P
     assert outputs(out, "again").returncode == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with a state dir that takes the lock but no new file, the run converges and then cannot record it",
-)
 def test_a_state_dir_out_of_inodes_refuses_before_changing_anything(site: Site, tmp_path: Path) -> None:
     work, out = run_with_full_state(site, tmp_path, "size=4m,nr_inodes=64", FILL_INODES.format(state=site.state))
     full = outputs(out, "full")

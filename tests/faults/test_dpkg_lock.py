@@ -119,7 +119,6 @@ def test_a_held_dpkg_lock_fails_the_package_after_waiting_and_the_rest_converges
     assert site.apply(env=env).returncode == 0
 
 
-@pytest.mark.xfail(strict=True, reason="bug: the lock error always says 'waited 300 s', whatever the configured wait")
 def test_the_lock_error_states_the_wait_configured(package_site) -> None:
     site, name, env = package_site
     with dpkg_lock_held(site.root):

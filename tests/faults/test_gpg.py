@@ -136,7 +136,6 @@ def test_a_keyring_that_is_not_a_directory(secret_site: SecretSite) -> None:
     assert_refused(secret_site, secret_site.run(), str(home))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a keyring that is a file is reported as 'holds none' (keys init advised)")
 def test_a_keyring_that_is_not_a_directory_says_so(secret_site: SecretSite) -> None:
     home = secret_site.keyring(None)
     home.write_text("not a GnuPG home\n")
@@ -147,13 +146,7 @@ def test_a_keyring_that_is_not_a_directory_says_so(secret_site: SecretSite) -> N
 # An error raised while listing this host's keys reaches the user with the class parameter's line only.
 NAMES_THE_VALUE = [
     pytest.param(False, id="refused"),
-    pytest.param(
-        True,
-        id="names-the-value",
-        marks=pytest.mark.xfail(
-            strict=True, reason="bug: a keyring or gpg failure names the manifest parameter, not the value's file:key"
-        ),
-    ),
+    pytest.param(True, id="names-the-value"),
 ]
 
 

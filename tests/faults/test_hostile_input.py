@@ -52,7 +52,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def alias_cycle(text: str | bytes) -> bool:
-    """Whether the YAML holds an anchor used inside itself (`a: &x [*x]`): see the strict xfails below."""
+    """Whether the YAML holds an anchor used inside itself (`a: &x [*x]`)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except Exception:
@@ -116,10 +116,6 @@ def test_the_manifest_loader_on_bytes(repo: Path, data: bytes) -> None:
     load(repo, data)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: some refusals name the manifest without a line (reader errors, undecodable bytes, a null key)",
-)
 @EXAMPLES
 @given(pieces=st.lists(st.one_of(YAML_BITS, st.text(max_size=8)), max_size=25))
 @example(pieces=["? "])
@@ -427,9 +423,6 @@ def cli_site(site: Site, data: str, manifest: str = "resources: []\n") -> None:
     site.write({"data/common.yaml": "classes: [site]\n" + data, MANIFEST: manifest})
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a YAML alias used inside its own anchor crashes the loaders (RecursionError)"
-)
 @pytest.mark.parametrize(
     ("data", "manifest", "command"),
     [
@@ -450,7 +443,6 @@ def test_a_recursive_alias_is_refused_with_its_line(site: Site, data: str, manif
     assert re.search(r"(manifests/site|data/common)\.yaml:\d+: ", output), output
 
 
-@pytest.mark.xfail(strict=True, reason="bug: %{alias(...)} of a list or hash as a hash key crashes (TypeError)")
 def test_an_alias_as_a_hash_key_is_refused(site: Site) -> None:
     cli_site(site, "list: [1, 2]\nh:\n  \"%{alias('list')}\": 1\n")
     done = site_lookup(site, "h")
@@ -459,9 +451,6 @@ def test_an_alias_as_a_hash_key_is_refused(site: Site) -> None:
     assert re.search(r"data/common\.yaml:\d+: ", done.stderr), done.stderr
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: a control character or undecodable byte in a manifest: error without a line"
-)
 @pytest.mark.parametrize("bad", [b"\x1f", b"\x80"], ids=["control-character", "not-utf8"])
 def test_an_unreadable_character_is_reported_with_its_line(site: Site, bad: bytes) -> None:
     site.write(

@@ -18,8 +18,6 @@ import stat
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.faults.conftest import SEED, Site, rng_for, scaled, temp_files, wait_for_orphans
 
 FILES = 200
@@ -160,10 +158,6 @@ def _plant(path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: temp files a killed run leaves in the state dir (state.json, reports, bucket) are never removed",
-)
 def test_stale_temp_files_in_the_state_dir_are_cleaned(host_site: Site, tmp_path: Path) -> None:
     """What the kill loop finds (its `state_dir_temp_files_left` figure), made deterministic."""
     out = tmp_path / "out"
@@ -181,10 +175,6 @@ def test_stale_temp_files_in_the_state_dir_are_cleaned(host_site: Site, tmp_path
     assert [p for p in planted if p.exists()] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a temp file next to a managed file is only removed when that file is rewritten",
-)
 def test_a_stale_temp_next_to_a_file_already_in_sync_is_cleaned(host_site: Site, tmp_path: Path) -> None:
     """A run killed on its way to B leaves `.a.tend-…`; the admin reverts to A, which the file still holds."""
     out = tmp_path / "out"

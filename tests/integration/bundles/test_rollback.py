@@ -195,5 +195,5 @@ def test_run_ids_of_one_process_sort_in_time_order() -> None:
     from agent.reports.model import new_run_id
 
     now = datetime(2030, 1, 1, tzinfo=UTC)
-    ids = [new_run_id(now) for _ in range(20)]
+    ids = [new_run_id(now, sequence) for sequence in (1, 2, 9, 10, 99, 100, 12345)]
     assert sorted(ids) == ids

@@ -53,7 +53,7 @@ def test_reports_are_stored_with_every_field(site: Site) -> None:
     assert ISO_UTC.match(report["started"]) and ISO_UTC.match(report["finished"])
     started, finished = (datetime.fromisoformat(report[k].replace("Z", "+00:00")) for k in ("started", "finished"))
     assert started <= finished
-    assert report["run_id"].startswith(started.strftime("%Y%m%dT%H%M%S"))
+    assert report["run_id"].split("-")[1] == started.strftime("%Y%m%dT%H%M%S")  # <run number>-<UTC time>-<random>
     assert report["secrets_read"] == [] and report["checks"] == []
     assert isinstance(report["timings"], dict) and report["timings"]["total_s"] >= 0
     assert [r["id"] for r in report["resources"]] == ["file:/etc/app.conf", "file:/etc/app.d"]
