@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from agent.errors import ManifestError
 from agent.location import Location
-from agent.secrets.secret import Secret
+from agent.secrets.secret import Secret, holds_secret
 from agent.system import System
 
 # Attributes every resource takes; the compiler handles them, the types never see them.
@@ -177,13 +177,3 @@ class Resource:
 def _kind_name(kind: type) -> str:
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
             dict: "a hash", type(None): "null"}.get(kind, kind.__name__)  # fmt: skip
-
-
-def holds_secret(value: Any) -> bool:
-    if isinstance(value, Secret):
-        return True
-    if isinstance(value, list):
-        return any(holds_secret(v) for v in value)
-    if isinstance(value, dict):
-        return any(holds_secret(v) for v in value.values())
-    return False

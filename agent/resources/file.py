@@ -123,11 +123,13 @@ class File(Resource):
         state = system.read_state(system.resolve(self.path))
         if state is None:
             return {"ensure": "absent"}
+        owner, group = self.values.get("owner"), self.values.get("group")
         current: dict[str, Any] = {
             "ensure": str(state.kind),
             "mode": f"{state.mode:04o}",
-            "owner": _shown(self.values.get("owner"), state.uid, system.user_name),
-            "group": _shown(self.values.get("group"), state.gid, system.group_name),
+            # Names are looked up only for what is managed (the lookups are the costly part of a check).
+            "owner": None if owner is None else _shown(owner, state.uid, system.user_name),
+            "group": None if group is None else _shown(group, state.gid, system.group_name),
         }
         if state.kind is FileKind.FILE and self.values.get("content") is not None:
             current["content"] = "{sha256}" + system.file_digest(system.resolve(self.path))

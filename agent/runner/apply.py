@@ -138,10 +138,15 @@ class Runner:
             except BaseException:
                 self._retract(rid, targets)
                 raise
+            finally:
+                self.system.changed()
             result.status = Status.CHANGED
             self._signal(rid, targets)
         if owed and resource.refreshable and not changes:
-            resource.refresh(self.system)
+            try:
+                resource.refresh(self.system)
+            finally:
+                self.system.changed()
             result.status = Status.CHANGED
             result.changes.append({"property": "refresh", "from": None, "to": sorted(owed)})
             self._signal(rid, targets)

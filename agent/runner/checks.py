@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +52,9 @@ def _run(check: Check, system: System, sleep: Callable[[float], None]) -> CheckR
 
 
 def _http(check: Check, system: System) -> str:
+    import urllib.error
+    import urllib.request
+
     timeout = float(check.options.get("timeout", DEFAULT_TIMEOUT))
     want = int(check.options.get("status", 200))
     try:
@@ -71,6 +71,8 @@ def _http(check: Check, system: System) -> str:
 
 
 def _tcp(check: Check, system: System) -> str:
+    import socket
+
     host, port = str(check.target).rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=float(check.options.get("timeout", DEFAULT_TIMEOUT))):
         return "connected"

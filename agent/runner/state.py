@@ -52,7 +52,8 @@ class RunState:
     read_only: bool = False
 
     def digest(self, desired: dict[str, Any]) -> str:
-        text = json.dumps(desired, sort_keys=True, default=str).encode()
+        # Desired states are flat dicts of strings, numbers, booleans and None: repr is canonical for them.
+        text = repr(sorted(desired.items())).encode()
         return hmac.new(self._secret_key(), text, hashlib.sha256).hexdigest()
 
     def _secret_key(self) -> bytes:
@@ -95,4 +96,4 @@ class RunState:
             raise HostError(
                 f"cannot create the state directory: {error.strerror}", subject=str(self.path.parent)
             ) from None
-        files.write_atomic(self.path, json.dumps(data, indent=1, sort_keys=True).encode(), mode=0o600)
+        files.write_atomic(self.path, json.dumps(data, sort_keys=True).encode(), mode=0o600)

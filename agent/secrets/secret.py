@@ -40,3 +40,14 @@ class Secret:
 def placeholder(file: str, key: str) -> Secret:
     """What a run that may not decrypt (check, derivation, an admin's preview) uses in a secret's place."""
     return Secret(f"<secret {file}:{key}>", key=key, file=file)
+
+
+def holds_secret(value: object) -> bool:
+    """A Secret anywhere inside a value (lists and hashes included)."""
+    if isinstance(value, Secret):
+        return True
+    if isinstance(value, list):
+        return any(holds_secret(v) for v in value)
+    if isinstance(value, dict):
+        return any(holds_secret(v) for v in value.values())
+    return False

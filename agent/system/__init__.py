@@ -7,7 +7,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from agent.system import commands, files, processes
+from agent.system import commands, files
 from agent.system.accounts import Accounts
 from agent.system.bucket import Bucket
 from agent.system.commands import CommandResult
@@ -25,7 +25,7 @@ class System:
     methods take. Backups go to `bucket` (None: no backups are kept).
     """
 
-    __slots__ = ("_commands", "accounts", "bucket", "command_timeout", "root")
+    __slots__ = ("_commands", "_resolved", "accounts", "bucket", "command_timeout", "root")
 
     def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
         self.root = root
@@ -33,12 +33,22 @@ class System:
         self.command_timeout = command_timeout
         self.accounts = Accounts(root)
         self._commands: dict[str, bool] = {}
+        self._resolved: dict[tuple[str, bool], Path] = {}
 
     def __repr__(self) -> str:
         return f"System({self.root!r}, {self.bucket!r})"
 
     def resolve(self, managed: str, *, follow: bool = False) -> Path:
-        return self.root.resolve(managed, follow=follow)
+        """Root.resolve, remembered until something changes on the host (see `changed`)."""
+        key = (managed, follow)
+        found = self._resolved.get(key)
+        if found is None:
+            found = self._resolved[key] = self.root.resolve(managed, follow=follow)
+        return found
+
+    def changed(self) -> None:
+        """Something on the host was changed: a link may now stand where a directory was."""
+        self._resolved.clear()
 
     def run(
         self,
@@ -75,13 +85,20 @@ class System:
             found = self._commands[name] = shutil.which(name, path=commands.DEFAULT_ENV["PATH"]) is not None
         return found
 
+    # The process table needs psutil, imported only by the runs that look at processes.
     def process_alive(self, pid: int) -> bool:
+        from agent.system import processes
+
         return processes.alive(pid)
 
     def processes_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        from agent.system import processes
+
         return processes.matching(pattern)
 
     def terminate(self, pids: list[int], timeout: float) -> list[int]:
+        from agent.system import processes
+
         return processes.terminate(pids, timeout)
 
     def backup(self, data: bytes, *, sensitive: bool) -> str | None:

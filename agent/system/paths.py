@@ -26,10 +26,11 @@ class Root:
     root, and `Root(Path('/'))` behaves exactly like the host.
     """
 
-    __slots__ = ("path",)
+    __slots__ = ("is_host", "path")
 
     def __init__(self, path: Path):
         self.path = Path(os.path.realpath(path))
+        self.is_host = self.path == Path("/")
 
     def __repr__(self) -> str:
         return f"Root({str(self.path)!r})"
@@ -39,10 +40,6 @@ class Root:
 
     def __hash__(self) -> int:
         return hash(self.path)
-
-    @property
-    def is_host(self) -> bool:
-        return self.path == Path("/")
 
     def resolve(self, managed: str, *, follow: bool = False) -> Path:
         """The host path of `managed`, an absolute path inside the root.
@@ -56,6 +53,7 @@ class Root:
         resolved: list[str] = []
         pending = deque(parts)
         links = 0
+        base = str(self.path)
         while pending:
             name = pending.popleft()
             if name in ("", "."):
@@ -64,7 +62,7 @@ class Root:
                 if resolved:
                     resolved.pop()
                 continue
-            candidate = self.path.joinpath(*resolved, name)
+            candidate = os.path.join(base, *resolved, name)
             target = _link_target(candidate) if pending or follow else None
             if target is None:
                 resolved.append(name)
@@ -90,7 +88,7 @@ def split_managed(managed: str) -> list[str]:
     return parts
 
 
-def _link_target(path: Path) -> str | None:
+def _link_target(path: str) -> str | None:
     """The target of `path` when it is a symlink, else None (also when it does not exist)."""
     try:
         if not stat.S_ISLNK(os.lstat(path).st_mode):

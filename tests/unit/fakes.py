@@ -17,6 +17,9 @@ class Memory(dict):
         self.refreshed: list[str] = []
         self.failing: set[str] = set()
 
+    def changed(self) -> None:
+        """As System.changed: the runner says when the host changed."""
+
 
 class Fake(Resource):
     type_name: ClassVar[str] = "fake"

@@ -19,8 +19,7 @@ class FakeSystem:
     """What choose() asks of a System: the root, which commands exist, and whether /run/systemd/system does."""
 
     def __init__(self, *, root: str = "/", commands: tuple[str, ...] = (), systemd: bool = False):
-        self.root = Root.__new__(Root)
-        self.root.path = Path(root)
+        self.root = Root(Path(root))
         self.commands = commands
         self.systemd = systemd
 

@@ -1,0 +1,78 @@
+"""The Jinja2 side of rendering: the sandboxed environment, the repository's template loader, error lines."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from agent.catalog.render import TEMPLATE_DIRS
+from agent.errors import ManifestError
+from agent.location import Location
+from agent.secrets.secret import Secret
+
+
+class _RepoLoader(jinja2.BaseLoader):
+    """Finds templates under templates/ or next to the classes in manifests/, never outside the repository."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        for folder in TEMPLATE_DIRS:
+            path = (self.root / folder / template).resolve()
+            if path.is_file() and path.is_relative_to(self.root):
+                text = path.read_text(encoding="utf-8")
+                mtime = path.stat().st_mtime
+                return text, str(path), lambda p=path, m=mtime: p.stat().st_mtime == m
+        raise jinja2.TemplateNotFound(template)
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, and no attribute of a Secret at all: templates print a secret, never unwrap it."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return not isinstance(obj, Secret) and super().is_safe_attribute(obj, attr, value)
+
+
+def make_environment(root: Path, taint_name: str) -> jinja2.Environment:
+    """Strict, sandboxed, trim_blocks and keep_trailing_newline on; `{{ secret }}` reveals and taints."""
+
+    @jinja2.pass_context
+    def finalize(context: jinja2.runtime.Context, value: Any) -> Any:
+        if isinstance(value, Secret):
+            context[taint_name].sensitive = True
+            return value.reveal()
+        return value
+
+    return _Sandbox(
+        loader=_RepoLoader(root),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        finalize=finalize,
+    )
+
+
+def error_of(error: Exception, where: Location, template: str | None, root: Path | None = None) -> ManifestError:
+    """A rendering error pointing at the user's manifest line or template line, never at our code."""
+    line = getattr(error, "lineno", None)
+    path = getattr(error, "filename", None)
+    if template is not None and line is None:
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith(template)]
+        line = frames[-1].lineno if frames else None
+        path = frames[-1].filename if frames else path
+    message = getattr(error, "message", None) or str(error)
+    if isinstance(error, jinja2.UndefinedError):
+        message = f"undefined: {message}"
+    if template is not None:
+        shown = f"templates/{template}"
+        if path and root is not None and Path(path).is_absolute() and Path(path).is_relative_to(root.resolve()):
+            shown = str(Path(path).relative_to(root.resolve()))
+        return ManifestError(f"in template: {message}", location=Location(shown, line), subject=None)
+    return ManifestError(f"cannot render: {message}", location=where)
