@@ -74,7 +74,12 @@ class Runner:
             report.resources.append(result)
             self.on_result(result)
         if not self.noop:
-            self.state.save()
+            self._save_state()
+
+    def _save_state(self) -> None:
+        """The renames before the state that records them: a crash never leaves a record of a lost change."""
+        self.system.sync()
+        self.state.save()
 
     def _clean_temps(self) -> None:
         """Temp files a killed run left next to managed files, once per directory (runs hold the lock)."""
@@ -132,7 +137,7 @@ class Runner:
         if changes:
             self.state.owe(targets, rid)
             if targets:
-                self.state.save()
+                self._save_state()
             try:
                 resource.fix(self.system, changes)
             except BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -15,6 +16,7 @@ from agent.system.commands import DEFAULT_ENV, CommandResult
 
 # gpg-agent's socket lives in the home; a long path breaks it, so long homes are reached by a short link.
 _MAX_HOME = 60
+KEY_ID_CACHE = "tend-key-ids.json"
 GPG_TIMEOUT = 60.0
 
 
@@ -65,14 +67,41 @@ class GnuPG:
             raise SecretError(f"the keyring {self.home} is not a directory")
         if not self.exists:
             return set()
+        stamp = self._keyring_stamp()
+        cached = self._cached_ids(stamp)
+        if cached is not None:
+            return cached
         result = self._check(
             self.run(["--with-colons", "--list-secret-keys"]), f"cannot list the secret keys in {self.home}"
         )
-        return {
+        ids = {
             line.split(":")[4].upper()
             for line in result.stdout.decode(errors="replace").splitlines()
             if line.startswith(("sec:", "ssb:"))
         }
+        with contextlib.suppress(OSError):
+            (self.home / KEY_ID_CACHE).write_text(json.dumps({"stamp": stamp, "ids": sorted(ids)}))
+        return ids
+
+    def _keyring_stamp(self) -> list[int]:
+        """What changes when keys are added or removed: the keybox's and the private keys' mtimes."""
+        stamp = []
+        for name in ("pubring.kbx", "private-keys-v1.d"):
+            try:
+                stamp.append((self.home / name).stat().st_mtime_ns)
+            except OSError:
+                stamp.append(0)
+        return stamp
+
+    def _cached_ids(self, stamp: list[int]) -> set[str] | None:
+        """The key IDs listed by an earlier run, while the keyring is unchanged: one gpg process less."""
+        try:
+            cache = json.loads((self.home / KEY_ID_CACHE).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(cache, dict) or cache.get("stamp") != stamp or not isinstance(cache.get("ids"), list):
+            return None
+        return {str(key_id) for key_id in cache["ids"]}
 
     def fingerprints(self, *, secret: bool) -> list[str]:
         if not self.exists:

@@ -6,6 +6,7 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from agent.system import commands, files
 from agent.system.accounts import Accounts
@@ -25,7 +26,7 @@ class System:
     methods take. Backups go to `bucket` (None: no backups are kept).
     """
 
-    __slots__ = ("_commands", "_resolved", "accounts", "bucket", "command_timeout", "root")
+    __slots__ = ("_commands", "_dirty", "_resolved", "accounts", "bucket", "command_timeout", "root")
 
     def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
         self.root = root
@@ -34,6 +35,7 @@ class System:
         self.accounts = Accounts(root)
         self._commands: dict[str, bool] = {}
         self._resolved: dict[tuple[str, bool], Path] = {}
+        self._dirty: set[Path] = set()
 
     def __repr__(self) -> str:
         return f"System({self.root!r}, {self.bucket!r})"
@@ -117,7 +119,17 @@ class System:
     def group_name(self, gid: int) -> str | None:
         return self.accounts.group_name(gid)
 
-    write_atomic = staticmethod(files.write_atomic)
+    def write_atomic(self, path: Path, data: bytes, **options: Any) -> None:
+        """files.write_atomic, its directory's fsync batched until sync() (the runner calls it)."""
+        files.write_atomic(path, data, sync_dir=False, **options)
+        self._dirty.add(path.parent)
+
+    def sync(self) -> None:
+        """Make the renames done so far durable: one fsync per directory written in."""
+        for directory in sorted(self._dirty):
+            files.fsync_dir(directory)
+        self._dirty.clear()
+
     symlink_atomic = staticmethod(files.symlink_atomic)
     read_state = staticmethod(files.read_state)
     read_bytes = staticmethod(files.read_bytes)

@@ -56,8 +56,12 @@ def write_atomic(
     uid: int | None = None,
     gid: int | None = None,
     validate: Callable[[Path], None] | None = None,
+    sync_dir: bool = True,
 ) -> None:
     """Replace `path` with `data` so that readers see the old or the new content, never a part.
+
+    `sync_dir=False` leaves the fsync of the directory (which makes the rename durable) to the
+    caller, who batches it: System.sync() does each directory once.
 
     The temp file next to it gets its owner and mode before `validate(temp)` runs and before the
     rename, so the file is never visible with other permissions. When `validate` raises, or anything
@@ -85,7 +89,8 @@ def write_atomic(
         if isinstance(exc, OSError):
             raise host_error("write", path, exc) from exc
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
 def symlink_atomic(target: str, path: Path) -> None:

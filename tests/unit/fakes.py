@@ -20,6 +20,9 @@ class Memory(dict):
     def changed(self) -> None:
         """As System.changed: the runner says when the host changed."""
 
+    def sync(self) -> None:
+        """As System.sync: the runner makes changes durable before it records them."""
+
 
 class Fake(Resource):
     type_name: ClassVar[str] = "fake"
