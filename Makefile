@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEBIAN_PACKAGES := gnupg git dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
 
-.PHONY: test demo bench deb deps venv lint clean faults
+.PHONY: test demo bench deb deps venv lint clean bench-peers faults
 
 deps:
 	@scripts/ensure-packages $(DEBIAN_PACKAGES)
@@ -28,13 +28,21 @@ demo: deps venv
 	@scripts/demo
 
 bench: venv
-	$(BIN)/python -m bench
+	@mkdir -p bench/out
+	$(BIN)/python -m bench --json bench/out/bench.json --markdown BENCHMARKS.md --peers bench/out/peers.json
 
 clean:
 	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache
 
 deb: deps
 	@packaging/build-deb dist
+
+# tend against cf-agent and puppet (Debian's cfengine3 and puppet, installed with apt-get when root), after the
+# whole suite; writes bench/out/{bench,peers}.json and BENCHMARKS.md. About 30 minutes on 2 cores.
+bench-peers: venv
+	@mkdir -p bench/out
+	$(BIN)/python -m bench --json bench/out/bench.json
+	$(BIN)/python -m bench.peers --install --json bench/out/peers.json --suite bench/out/bench.json --markdown BENCHMARKS.md
 
 # Fault injection at full length (kill -9 loops, pulls killed, property tests): prints its figures and seed.
 # The quick mode of the same tests runs with `make test`; TEND_FAULTS_SEED=N replays a failure.

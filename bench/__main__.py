@@ -22,6 +22,10 @@ from bench.measure import Result, Settings, peak_rss_kib
 WORKLOADS: dict[str, str] = {
     "lookup": "bench.workloads.lookup",
     "packages": "bench.workloads.packages",
+    "files": "bench.workloads.files",
+    "secrets": "bench.workloads.secrets",
+    "audit": "bench.workloads.audit",
+    "startup": "bench.workloads.startup",
 }
 
 
@@ -34,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured repetitions first (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the generated data and samples (default 0)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its target")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="write BENCHMARKS.md-style text to FILE")
+    parser.add_argument("--peers", type=Path, metavar="FILE", help="with --markdown: a bench.peers --json report")
     args = parser.parse_args(argv)
     unknown = [name for name in args.workloads if name not in WORKLOADS]
     if unknown:
@@ -63,8 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     for result in missed:
         figure = f"{result.figures(result.timing)[0]:,.0f} {result.unit}"
         print(f"MISSED: {result.workload}: {result.name}: {figure} < {result.target:,.0f}")
+    suite = report(settings, descriptions, results, elapsed)
     if args.json:
-        args.json.write_text(json.dumps(report(settings, descriptions, results, elapsed), indent=2) + "\n")
+        args.json.write_text(json.dumps(suite, indent=2) + "\n")
+    if args.markdown:
+        from bench.markdown import render
+
+        peers = json.loads(args.peers.read_text()) if args.peers and args.peers.is_file() else None
+        previous = args.markdown if args.markdown.is_file() else None
+        args.markdown.write_text(render(peers, suite, previous))
     return 1 if args.check and missed else 0
 
 
