@@ -18,7 +18,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import psutil
 import pytest
 
 from tests.conftest import PROJECT
+from tests.helpers import HIERA, write_tree
 
 FULL = os.environ.get("TEND_FAULTS", "quick") == "full"
 MODE = "full" if FULL else "quick"
@@ -48,15 +48,6 @@ SEED = _session_seed()
 TEMP_NAME = re.compile(r"^\..+\.tend-[0-9a-f]{6}$")
 _FIGURES = "faults-figure"
 
-HIERA = """\
-version: 5
-defaults: {datadir: data, data_hash: yaml_data}
-hierarchy:
-  - name: Per node
-    path: nodes/%{facts.hostname}.yaml
-  - name: Common
-    path: common.yaml
-"""
 PASSWD = "root:x:0:0:root:/root:/bin/sh\n"
 GROUP = "root:x:0:\n"
 
@@ -144,17 +135,6 @@ def as_run(done: subprocess.CompletedProcess[str]) -> Run:
     text = done.stdout.strip()
     report = json.loads(text) if text.startswith("{") else None
     return Run(done.returncode, done.stdout, done.stderr, report)
-
-
-def write_tree(base: Path, files: Mapping[str, str | bytes]) -> None:
-    """Write `files` (relative path → text, dedented, or bytes) under `base`, creating folders."""
-    for relative, content in files.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content).lstrip("\n"))
 
 
 @dataclass

@@ -23,18 +23,10 @@ from tests.faults.conftest import (
     kill_gpg_agents,
     write_tree,
 )
+from tests.helpers import HIERA
 
 FALLBACK = "fallback-from-common"
 PLAINTEXT = "s3cret-from-the-node-level"
-HIERA = """\
-version: 5
-defaults: {datadir: data, data_hash: yaml_data}
-hierarchy:
-  - name: Per node
-    path: nodes/%{facts.hostname}.yaml
-  - name: Common
-    path: common.yaml
-"""
 
 
 def encrypt(key: HostKey, plaintext: str) -> bytes:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import textwrap
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,33 +14,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_tend
+from tests.helpers import HIERA, write_tree
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown, and exec chroots under --root)")
 
-HIERA = """\
-version: 5
-defaults: {datadir: data, data_hash: yaml_data}
-hierarchy:
-  - name: Per node
-    path: nodes/%{facts.hostname}.yaml
-  - name: Common
-    path: common.yaml
-"""
 
 # The temporary root's own accounts: ownership names are resolved from ROOT/etc/passwd under --root.
 PASSWD = "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\ndaemon:x:1:\n"
-
-
-def write_tree(base: Path, files: Mapping[str, str | bytes]) -> None:
-    """Write `files` (relative path → text, dedented, or bytes) under `base`, creating folders."""
-    for relative, content in files.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(textwrap.dedent(content).lstrip("\n"))
 
 
 def tree_digest(base: Path, *, skip: tuple[str, ...] = ()) -> dict[str, tuple]:

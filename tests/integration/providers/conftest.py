@@ -8,7 +8,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
+from tests.helpers import write_tree
 
 HIERA = """\
 version: 5
@@ -34,13 +34,6 @@ def needs(*tools: str, root: bool = True) -> pytest.MarkDecorator:
     if root and os.geteuid() != 0:
         return pytest.mark.skipif(True, reason="needs root")
     return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} (make deps installs them)")
-
-
-def write_tree(base: Path, files: Mapping[str, str]) -> None:
-    for relative, content in files.items():
-        path = base / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(content).lstrip("\n"))
 
 
 @dataclass
