@@ -126,8 +126,20 @@ class Converge:
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         ReportStore(paths.reports, self.settings.report_retention).save(report.to_json(self.detailed_exitcodes))
+        if not self.noop:
+            self._log_run(report)
         if self.settings.metrics_file is not None and not self.noop:
             write_metrics(self.settings.metrics_file, report, bundle_time=self.bundle_time)
+
+    def _log_run(self, report: Report) -> None:
+        """A line per change (and failure) and one for the run, to syslog/journald; never a value."""
+        from agent.reports.text import resource_line, summary
+        from agent.system.syslog import send
+
+        lines = [resource_line(result, colour=False) or "" for result in report.resources]
+        commit = (self.bundle or {}).get("commit")
+        ending = f"run {report.run_id}: {report.error}" if report.error else summary(report)
+        send("tend", [*lines, ending + (f" (bundle {commit[:12]})" if commit else "")])
 
     def _log_reads(self, report: Report) -> None:
         """Every secret read goes to the hash-chained audit log (and syslog) before anything changes."""

@@ -116,12 +116,7 @@ class AuditLog:
 
 
 def to_syslog(lines: list[bytes]) -> None:
-    """Send the lines to syslog/journald when the machine has one, so log shipping collects them."""
-    if not lines or not Path("/dev/log").exists():
-        return
-    import syslog
+    """The reads, also to syslog/journald (authpriv, `tend-audit`)."""
+    from agent.system.syslog import send
 
-    syslog.openlog("tend-audit", 0, syslog.LOG_AUTHPRIV)
-    for line in lines:
-        syslog.syslog(syslog.LOG_INFO, line.decode())
-    syslog.closelog()
+    send("tend-audit", (line.decode() for line in lines), audit=True)

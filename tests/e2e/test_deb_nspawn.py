@@ -188,6 +188,9 @@ def test_deb_installs_enables_the_timer_and_a_systemd_run_converges_signed_code(
     assert "changed        file:/etc/tend-e2e.conf (ensure)" in journal, journal
     assert "applied 1 resources: 1 changed" in journal, journal
     assert "Finished tend.service" in journal, journal
+    # Besides its output, the run's own lines through syslog: the summary names the bundle.
+    logged = host.journal(f"(bundle {host.commit[:12]})")
+    assert f"(bundle {host.commit[:12]})" in logged, logged
 
     report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
     assert report["bundle"] == {"commit": host.commit, "signer": host.ops.fingerprint}
