@@ -30,16 +30,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     rollback.set_defaults(run=run_rollback)
 
 
-def run_pull(args: argparse.Namespace) -> int:
-    from agent.bundles.pull import pull
+def _locked(settings, wait: bool, action):
+    """`action()` under the run lock: pulls, runs and rollbacks never interleave."""
     from agent.cli.converge import hold_lock
 
-    settings = common.settings_of(args)
-    lock = hold_lock(settings.state, wait=False)
+    lock = hold_lock(settings.state, wait=wait)
     try:
-        pulled = pull(settings)
+        return action()
     finally:
         lock.release()
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    from agent.bundles.pull import pull
+
+    settings = common.settings_of(args)
+    pulled = _locked(settings, False, lambda: pull(settings))
     if pulled.note:
         print(f"tend: {pulled.note}", file=sys.stderr)
     record = pulled.record
@@ -80,14 +86,8 @@ def run_cycle(args: argparse.Namespace) -> tuple[int, int]:
 
     The run lock is held from the pull to the last report, so an admin's pull or apply cannot
     switch or prune bundles under it."""
-    from agent.cli.converge import hold_lock
-
     settings = common.settings_of(args)
-    lock = hold_lock(settings.state, wait=args.wait)
-    try:
-        return _cycle(args, settings)
-    finally:
-        lock.release()
+    return _locked(settings, args.wait, lambda: _cycle(args, settings))
 
 
 def _cycle(args: argparse.Namespace, settings) -> tuple[int, int]:
@@ -173,14 +173,8 @@ def _roll_back(args: argparse.Namespace, store, bad: str) -> int:
 
 def run_rollback(args: argparse.Namespace) -> int:
     """An admin's way back: the current commit is marked bad (not pulled again until a newer one)."""
-    from agent.cli.converge import hold_lock
-
     settings = common.settings_of(args)
-    lock = hold_lock(settings.state, wait=args.wait)
-    try:
-        return _rollback(args, settings)
-    finally:
-        lock.release()
+    return _locked(settings, args.wait, lambda: _rollback(args, settings))
 
 
 def _rollback(args: argparse.Namespace, settings) -> int:

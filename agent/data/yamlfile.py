@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,16 +75,29 @@ class DataFile:
         return self.lines.get(key)
 
 
-def parse_yaml_data(text: str, source: str) -> DataFile:
-    """Parse `text` as a data file; `source` names it in errors and provenance."""
+@contextmanager
+def _document(text: str, source: str) -> Iterator[tuple[Any, yaml.Node | None]]:
+    """The loader and the composed node of one YAML document; YAML errors become DataErrors with a line."""
     loader = _loader(text)
     loader.source = source
     try:
         node = loader.get_single_node()
+        if node is not None and "*" in text:  # only aliases can make a structure that contains itself
+            _refuse_cycles(node, source)
+        yield loader, node
+    except yaml.MarkedYAMLError as error:
+        raise yaml_error(error, source) from None
+    except yaml.YAMLError as error:
+        raise _other_yaml_error(error, text, source) from None
+    finally:
+        loader.dispose()
+
+
+def parse_yaml_data(text: str, source: str) -> DataFile:
+    """Parse `text` as a data file; `source` names it in errors and provenance."""
+    with _document(text, source) as (loader, node):
         if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null"):
             return DataFile(source, {})
-        if "*" in text:
-            _refuse_cycles(node, source)
         if not isinstance(node, yaml.MappingNode):
             raise DataError(
                 "the top level must be a hash of keys to values",
@@ -90,12 +105,6 @@ def parse_yaml_data(text: str, source: str) -> DataFile:
             )
         lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
         data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as error:
-        raise yaml_error(error, source) from None
-    except yaml.YAMLError as error:
-        raise _other_yaml_error(error, text, source) from None
-    finally:
-        loader.dispose()
     if loader.has_encrypted:
         data = {key: _stamp_key(value, str(key)) for key, value in data.items()}
     return DataFile(source, data, lines)
@@ -174,23 +183,12 @@ def parse_yaml_with_lines(text: str, source: str) -> tuple[Any, dict[tuple[Any, 
 
     `lines[("resources", 2, "mode")]` is the line where the third resource's `mode` is written.
     """
-    loader = _loader(text)
-    loader.source = source
-    try:
-        node = loader.get_single_node()
+    with _document(text, source) as (loader, node):
         if node is None:
             return None, {}
-        if "*" in text:
-            _refuse_cycles(node, source)
         lines: dict[tuple[Any, ...], int] = {}
         _index_lines(node, (), lines)
         return loader.construct_document(node), lines
-    except yaml.MarkedYAMLError as error:
-        raise yaml_error(error, source) from None
-    except yaml.YAMLError as error:
-        raise _other_yaml_error(error, text, source) from None
-    finally:
-        loader.dispose()
 
 
 def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> None:
