@@ -27,6 +27,8 @@ from agent.system import Bucket, Root, RunLock, System
 
 
 class Converge:
+    """One converge of a repository on this host (or an inventory host's facts), from lock to report."""
+
     def __init__(
         self,
         repo: Path,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agent.providers import provider_names
-from agent.resources.base import Attr, Change, Resource
-from agent.resources.user import ACCOUNT_NAME
+from agent.resources.account import ACCOUNT_NAME, Account
+from agent.resources.base import Attr, Change
 from agent.system import System
 
 
-class Group(Resource):
+class Group(Account):
     type_name: ClassVar[str] = "group"
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
@@ -36,16 +35,8 @@ class Group(Resource):
         group = self.provider().group(self.name)
         return {"ensure": "absent"} if group is None else {"ensure": "present", "gid": group.gid}
 
-    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
-        if desired["ensure"] != current["ensure"]:
-            return [Change("ensure", current["ensure"], desired["ensure"])]
-        return super().changes(desired, current)
+    def create_spec(self) -> Any:
+        return self.values.get("gid")
 
-    def fix(self, system: System, changes: list[Change]) -> None:
-        provider = self.provider()
-        if self.values["ensure"] == "absent":
-            provider.delete(self.name)
-        elif any(c.property == "ensure" for c in changes):
-            provider.create(self.name, self.values.get("gid"), system_account=self.values["system"])
-        else:
-            provider.modify(self.name, self.values["gid"])
+    def modify_spec(self, changes: list[Change]) -> Any:
+        return self.values["gid"]

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agent.providers import provider_names
-from agent.resources.base import Attr, Change, Resource
+from agent.resources.account import ACCOUNT_NAME, Account
+from agent.resources.base import Attr, Change
 from agent.system import System
 
-# What useradd accepts on Debian (its default NAME_REGEX, relaxed as in login.defs' examples).
-ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
 PROPERTIES = ("uid", "gid", "home", "shell", "groups")
 
 
-class User(Resource):
+class User(Account):
     type_name: ClassVar[str] = "user"
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
@@ -73,16 +70,8 @@ class User(Resource):
             "groups": provider.groups_of(self.name),
         }
 
-    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
-        if desired["ensure"] != current["ensure"]:
-            return [Change("ensure", current["ensure"], desired["ensure"])]
-        return super().changes(desired, current)
+    def create_spec(self) -> Any:
+        return self.desired()
 
-    def fix(self, system: System, changes: list[Change]) -> None:
-        provider = self.provider()
-        if self.values["ensure"] == "absent":
-            provider.delete(self.name)
-        elif any(c.property == "ensure" for c in changes):
-            provider.create(self.name, self.desired(), system_account=self.values["system"])
-        else:
-            provider.modify(self.name, {c.property: c.new for c in changes})
+    def modify_spec(self, changes: list[Change]) -> Any:
+        return {c.property: c.new for c in changes}
