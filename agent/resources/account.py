@@ -16,6 +16,12 @@ ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_.-]*\$?$")
 class Account(Resource):
     """Subclasses MUST implement `create_spec` (what a new account gets) and `modify_spec` (what changes)."""
 
+    def validate(self) -> None:
+        if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
+            raise self.fail(
+                f"{self.name!r} is not a {self.type_name} name (lower case, digits, _ . -; at most 32)", "name"
+            )
+
     def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
         if desired["ensure"] != current["ensure"]:
             return [Change("ensure", current["ensure"], desired["ensure"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from agent.providers import provider_names
-from agent.resources.account import ACCOUNT_NAME, Account
+from agent.resources.account import Account
 from agent.resources.base import Attr, Change
 from agent.system import System
 
@@ -21,8 +21,7 @@ class Group(Account):
     }
 
     def validate(self) -> None:
-        if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
-            raise self.fail(f"{self.name!r} is not a group name (lower case, digits, _ . -; at most 32)", "name")
+        super().validate()
         if self.values.get("gid") is not None and self.values["gid"] < 0:
             raise self.fail("gid must not be negative", "gid")
 

@@ -27,8 +27,7 @@ class User(Account):
     }
 
     def validate(self) -> None:
-        if not ACCOUNT_NAME.match(self.name) or len(self.name) > 32:
-            raise self.fail(f"{self.name!r} is not a user name (lower case, digits, _ . -; at most 32)", "name")
+        super().validate()
         gid = self.values.get("gid")
         if isinstance(gid, str) and gid.isdigit():
             self.values["gid"] = int(gid)  # "100" is the id 100, as useradd reads it
