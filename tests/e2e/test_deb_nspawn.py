@@ -124,7 +124,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, ops: tuple[Path, Signer]) -> 
     build = [PROJECT / "packaging/build-deb", work / "dist"]
     built = subprocess.run(build, capture_output=True, text=True, timeout=120, check=False)
     if built.returncode != 0:
-        pytest.fail(f"packaging/build-deb failed: {built.stderr}")  # not an AssertionError: the xfail below
+        pytest.fail(f"packaging/build-deb failed: {built.stderr}")
     package = Path(built.stdout.strip())
 
     # The control repo: the signer's public key in keys/admins/ (the agent keyring starts empty).
