@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.catalog.compile import Compiler
     from agent.data.hiera import Hiera
     from agent.errors import TendError
-    from agent.facts import gather_facts, system_facts
+    from agent.facts import system_facts
     from agent.repo.inventory import load_inventory
     from agent.secrets.keys import refuse_private_keys
     from agent.secrets.secret import placeholder
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     for host in sorted(inventory.hosts):
         try:
-            facts = gather_facts(system=machine, local={}, config={}, inventory=inventory.facts_of(host), host=host)
+            facts = inventory.host_facts(host, machine)
             catalog, _ = compiler.compile(facts, host)
         except TendError as error:
             failures += 1

@@ -9,7 +9,7 @@ from typing import Any
 
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import ConfigError, DataError
-from agent.facts import inventory_facts
+from agent.facts import gather_facts, inventory_facts
 from agent.location import Location
 
 INVENTORY = "keys/inventory.yaml"
@@ -23,6 +23,10 @@ class Inventory:
 
     def facts_of(self, host: str) -> Mapping[str, Any]:
         return inventory_facts({"hosts": self.hosts}, host, source=self.source)
+
+    def host_facts(self, host: str, machine: Mapping[str, Any]) -> dict[str, Any]:
+        """The facts `host` compiles with on an admin's machine: its inventory facts over this machine's."""
+        return gather_facts(system=machine, local={}, config={}, inventory=self.facts_of(host), host=host)
 
 
 def load_inventory(root: Path) -> Inventory:

@@ -11,7 +11,7 @@ from agent.catalog.compile import Compiler
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera
 from agent.errors import SecretError, TendError
-from agent.facts import gather_facts, system_facts
+from agent.facts import system_facts
 from agent.location import Location
 from agent.repo.inventory import Inventory, load_inventory
 from agent.secrets.keys import Principal, RepoKeys
@@ -46,7 +46,7 @@ def derive_usage(root: Path, hiera: Hiera, *, facts: dict[str, Any] | None = Non
     machine = system_facts() if facts is None else facts
     by_host: dict[str, frozenset[tuple[str, str]]] = {}
     for host in sorted(inventory.hosts):
-        host_facts = gather_facts(system=machine, local={}, config={}, inventory=inventory.facts_of(host), host=host)
+        host_facts = inventory.host_facts(host, machine)
         try:
             _, context = compiler.compile(host_facts, host)
         except TendError as error:

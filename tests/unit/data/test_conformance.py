@@ -12,22 +12,7 @@ import yaml
 from agent.data.explain import to_plain
 from agent.data.hiera import Hiera
 from agent.errors import NotFound, TendError
-
-CASES_DIR = Path(__file__).parent / "cases"
-DEFAULT_HIERA = """\
-version: 5
-defaults: {datadir: data, data_hash: yaml_data}
-hierarchy:
-  - name: node
-    path: nodes/%{facts.hostname}.yaml
-  - name: role
-    path: roles/%{facts.role}.yaml
-  - name: env
-    path: envs/%{facts.environment}.yaml
-  - name: common
-    path: common.yaml
-"""
-DEFAULT_FACTS = {"hostname": "web1", "role": "web", "environment": "prod"}
+from tests.oracle.hiera_oracle import CASES_DIR, DEFAULT_FACTS, DEFAULT_HIERA  # one set of defaults for both
 
 
 def _load_cases() -> list[Any]:
