@@ -55,6 +55,7 @@ class AuditLog:
             line = json.dumps({**entry, "prev": prev}, sort_keys=True, separators=(",", ":")).encode()
             written.append(line)
             prev = line_hash(line)
+        before = self._recorded_lines()
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
@@ -62,11 +63,21 @@ class AuditLog:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            count = sum(1 for _ in self._raw_lines())
+            count = before + len(written)
             self.head_path.write_text(json.dumps({"lines": count, "head": prev}) + "\n")
         except OSError as error:
             raise HostError(f"cannot append to the audit log: {error.strerror}", subject=str(self.path)) from None
         return written
+
+    def _recorded_lines(self) -> int:
+        """Lines before this append, from the head (the log is not re-read on every run), else counted."""
+        try:
+            lines = json.loads(self.head_path.read_text()).get("lines")
+        except (OSError, ValueError, AttributeError):
+            lines = None
+        if isinstance(lines, int):
+            return lines
+        return sum(1 for _ in self._raw_lines()) if self.path.exists() else 0
 
     def _raw_lines(self) -> Iterator[bytes]:
         with self.path.open("rb") as log:

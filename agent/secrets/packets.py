@@ -51,6 +51,8 @@ _SUB_KEY_FLAGS = 27
 _SUB_ISSUER_FPR = 33
 _FLAGS_ENCRYPT = 0x04 | 0x08  # communications | storage
 _ENCRYPTION_ALGORITHMS = frozenset({1, 2, 16, 18, 25, 26})  # RSA, RSA-E, Elgamal, ECDH, X25519, X448
+# RSA (1-3), Elgamal, DSA, ECDH, ECDSA, EdDSA (legacy), X25519, X448, Ed25519, Ed448 (RFC 9580 9.1).
+_PUBLIC_KEY_ALGORITHMS = frozenset({1, 2, 3, 16, 17, 18, 19, 22, 25, 26, 27, 28})
 
 HIDDEN_RECIPIENT = "hidden recipient (gpg --throw-keyids): every recipient must be visible to an auditor"
 PRIVATE_KEY = "this is a private key: export the public one with `gpg --armor --export KEY`"
@@ -109,7 +111,9 @@ def recipient_key_ids(message: bytes, *, location: Location | None = None, subje
 def contains_private_key(data: bytes) -> bool:
     """True for private-key material: an armored private key anywhere, a binary secret key, a gpg-agent key.
 
-    For binary OpenPGP only the first packet is checked, and only cheaply; false for anything malformed.
+    Binary data counts when it starts with a secret-key packet of a known version and public-key
+    algorithm and the whole of it reads as OpenPGP packets: random bytes (an image in files/) that merely
+    begin like one are not taken for a key.
     """
     if _PRIVATE_ARMOR in data or data.startswith(_AGENT_KEY_CANONICAL) or _AGENT_KEY.search(data):
         return True
@@ -119,7 +123,53 @@ def contains_private_key(data: bytes) -> bool:
         return False
     if tag not in (TAG_SECRET_KEY, TAG_SECRET_SUBKEY) or partial or start + length > len(data):
         return False
-    return length >= 6 and data[start] in (3, 4, 5, 6)
+    if length < 6 or data[start] not in (3, 4, 5, 6) or data[start + 5] not in _PUBLIC_KEY_ALGORITHMS:
+        return False
+    if data[start] == 4 and not _plausible_v4_secret(data[start : start + length]):
+        return False
+    try:
+        for _ in iter_packets(data, what="key"):
+            pass
+    except SecretError:
+        return False
+    return True
+
+
+_MPI_COUNTS = {1: 2, 2: 2, 3: 2, 16: 3, 17: 4}  # RSA n e; Elgamal p g y; DSA p q g y
+_FIXED_KEYS = {25: 32, 26: 56, 27: 32, 28: 57}  # X25519, X448, Ed25519, Ed448 (RFC 9580)
+_S2K_USAGES = frozenset({0, 253, 254, 255, *range(1, 14)})
+
+
+def _plausible_v4_secret(body: bytes) -> bool:
+    """The public part of a v4 secret-key packet reads as well-formed MPIs/OIDs, then a valid S2K usage."""
+
+    def mpi(pos: int | None) -> int | None:
+        if pos is None or pos + 2 > len(body):
+            return None
+        bits = int.from_bytes(body[pos : pos + 2], "big")
+        size = (bits + 7) // 8
+        if bits == 0 or pos + 2 + size > len(body) or body[pos + 2].bit_length() != bits - 8 * (size - 1):
+            return None
+        return pos + 2 + size
+
+    def oid(pos: int | None) -> int | None:
+        if pos is None or pos >= len(body) or body[pos] in (0, 255) or pos + 1 + body[pos] > len(body):
+            return None
+        return pos + 1 + body[pos]
+
+    algorithm, pos = body[5], 6
+    end: int | None = pos
+    if algorithm in _MPI_COUNTS:
+        for _ in range(_MPI_COUNTS[algorithm]):
+            end = mpi(end)
+    elif algorithm in (19, 22):
+        end = mpi(oid(end))
+    elif algorithm == 18:
+        end = mpi(oid(end))
+        end = None if end is None or end >= len(body) or body[end] != 3 else end + 4  # KDF parameters
+    else:
+        end = pos + _FIXED_KEYS[algorithm]
+    return end is not None and end < len(body) and body[end] in _S2K_USAGES
 
 
 def public_key_info(armored_or_binary: bytes) -> list[KeyInfo]:

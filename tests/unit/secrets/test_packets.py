@@ -205,7 +205,10 @@ def test_recipients_of_any_well_formed_message(key_ids, size):
 
 # -- private keys ------------------------------------------------------------------------------------
 
-SECRET_BODY = key_body(algorithm=22) + b"\x00secret-material"
+# A well-formed v4 EdDSA secret key: the Ed25519 OID, a 263-bit public point, S2K usage 0, the secret.
+ED25519_OID = bytes.fromhex("092b06010401da470f01")
+PUBLIC_POINT = (263).to_bytes(2, "big") + b"\x40" + bytes(range(32))
+SECRET_BODY = key_body(algorithm=22, material=ED25519_OID + PUBLIC_POINT) + b"\x00secret-material"
 
 
 @pytest.mark.parametrize(
@@ -238,6 +241,9 @@ def test_private_key_material(data):
         b"",
         b"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDME\n-----END PGP PUBLIC KEY BLOCK-----\n",
         old_packet(6, key_body()),
+        # Bytes that only begin like a secret key (an image in files/ might): no well-formed key material.
+        old_packet(5, key_body(algorithm=22) + b"\x00secret-material"),
+        old_packet(5, SECRET_BODY) + b"\xff\xff trailing bytes that are no packet",
         old_packet(14, key_body()),
         old_packet(5, SECRET_BODY)[:-1],
         old_packet(5, b"\x04abc"),
