@@ -13,6 +13,7 @@ from agent.bundles.git import git
 from agent.bundles.signature import verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
 from agent.errors import ConfigError, SecretError
+from agent.location import Location
 from agent.secrets.gpg import GnuPG
 from agent.settings import AgentSettings
 
@@ -34,7 +35,8 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     source = settings.source
     url, branch = source.get("git"), source.get("branch", DEFAULT_BRANCH)
     if not url:
-        raise ConfigError("no source.git in the agent config: nothing to pull", location=None)
+        where = Location(str(settings.config_file or "/etc/tend/agent.yaml"))
+        raise ConfigError("no source.git: nothing to pull (give source: {git: URL, trusted_signers: [...]})", location=where)
     store = BundleStore(settings.state.bundles)
     store.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store.clean_leftovers()  # callers hold the run lock: nothing else is pulling
