@@ -36,7 +36,8 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     url, branch = source.get("git"), source.get("branch", DEFAULT_BRANCH)
     if not url:
         where = Location(str(settings.config_file or "/etc/tend/agent.yaml"))
-        raise ConfigError("no source.git: nothing to pull (give source: {git: URL, trusted_signers: [...]})", location=where)
+        hint = "give source: {git: URL, trusted_signers: [FINGERPRINT]}"
+        raise ConfigError(f"no source.git: nothing to pull ({hint})", location=where)
     store = BundleStore(settings.state.bundles)
     store.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store.clean_leftovers()  # callers hold the run lock: nothing else is pulling
