@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # What the demo needs, and what the whole test suite needs besides (dpkg/apt tooling, strace for the leak
-# test, Debian's own python3 libraries for the .deb, chromium for the audit page).
+# test, Debian's own python3 libraries for the .deb, chromium for the audit page), and what `make deb` and its
+# test need (dpkg-buildpackage with debhelper, dh-python and bash-completion's dh addon; lintian).
 DEMO_PACKAGES := gnupg git
 DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
+DEB_BUILD_PACKAGES := build-essential debhelper dh-python bash-completion lintian
+DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES)
 
 .PHONY: test demo bench deb deps venv lint clean bench-peers faults
 
@@ -38,7 +41,9 @@ bench: venv
 clean:
 	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache
 
-deb: deps
+# dist/tend_<version>_all.deb, built with debhelper (TEND_DEB_VERSION=V builds version V, for tests and snapshots).
+deb:
+	@scripts/ensure-packages $(DEB_BUILD_PACKAGES) dpkg-dev
 	@packaging/build-deb dist
 
 # tend against cf-agent and puppet (Debian's cfengine3 and puppet, installed with apt-get when root), after the

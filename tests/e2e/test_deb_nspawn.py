@@ -1,10 +1,15 @@
-"""End to end on a real systemd, as a host runs tend: the .deb that packaging/build-deb makes, installed with
-`apt-get install ./tend_*.deb` in a booted Debian 12 container, its timer enabled, and a run started by systemd
+"""End to end on a real systemd, as a host runs tend: the .deb that packaging/build-deb makes (debhelper), installed
+with `apt-get install ./tend_*.deb` in a booted Debian 12 container, its timer enabled, and a run started by systemd
 (`systemctl start tend.service`) pulling a signed control repository bind-mounted read-only at /srv/site.git.
 
-The container boots from the cached root plus the package's Depends (derived once, see conftest.py) with
---private-network: the install resolves every dependency offline. Needs root; skipped with the reason where
-debootstrap or nspawn cannot run.
+Then the package's life: an upgrade to version N+1 (built here with TEND_DEB_VERSION) keeps the admin's conffile edit,
+the timer, state and reports; remove and purge clean up but keep the host key; and a fleet upgrades tend itself
+from a local apt repository, in a run that the upgrade does not kill.
+
+The container boots from the cached root plus the package's Depends and man-db (derived once, see conftest.py)
+with --private-network: every install resolves offline. Both packages are built once per module, and every test
+puts the version it starts from in place itself, so each holds on whichever worker runs it. Needs root; skipped with
+the reason where debootstrap or nspawn cannot run.
 """
 
 from __future__ import annotations
@@ -48,22 +53,49 @@ resources:
 """
 
 
+MOTD_CLASS = "classes: [motd]\n"
+# The fleet's own catalog for tend: a package resource, as any other package (version filled in).
+TEND_CLASS = 'resources:\n  - package: tend\n    ensure: "{version}"\n'
+APT_REPO = "/opt/repo"  # a flat local apt repository holding version N+1, bind-mounted read-only
+APT_OPTIONS = [
+    "-o", f"Dir::Etc::sourcelist={APT_REPO}/sources.list", "-o", "Dir::Etc::sourceparts=-",
+    "-o", "Dir::State::Lists=/var/tmp/tend-apt/lists", "-o", "Dir::Cache=/var/tmp/tend-apt/cache",
+    "-o", "APT::Get::List-Cleanup=0",
+]  # fmt: skip
+INSTALL = ("DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends")
+KEPT_KEY = "kept this host's key in /var/lib/tend/gnupg"
+
+
 def deb_dependencies() -> list[str]:
-    """The package names in packaging/debian/control.in's Depends (versions and alternatives dropped)."""
-    control = (PROJECT / "packaging/debian/control.in").read_text()
+    """The package names in the Depends of packaging/debian/control's binary package (substitutions,
+    versions and alternatives dropped)."""
+    control = (PROJECT / "packaging/debian/control").read_text()
     depends = re.search(r"^Depends:(.*(?:\n[ \t].*)*)", control, re.M)
-    assert depends, "no Depends in packaging/debian/control.in"
-    return [re.split(r"[\s(|]", part.strip(), maxsplit=1)[0] for part in depends.group(1).split(",") if part.strip()]
+    assert depends, "no Depends in packaging/debian/control"
+    parts = [part.strip() for part in depends.group(1).split(",")]
+    return [re.split(r"[\s(|]", part, maxsplit=1)[0] for part in parts if part and not part.startswith("$")]
+
+
+def tend_version() -> str:
+    found = re.search(r'^__version__ = "(.*)"$', (PROJECT / "agent/__init__.py").read_text(), re.M)
+    assert found
+    return found.group(1)
 
 
 @dataclass
 class Host:
     machine: Machine
-    package: Path
+    package: Path  # version N, this tree's
+    upgrade: Path  # version N+1: the same code, built with TEND_DEB_VERSION
     installed: subprocess.CompletedProcess[str]  # apt-get install ./tend_*.deb
     ops: Signer
     commit: str  # the tip of /srv/site.git (root's)
     foreign_commit: str  # the tip of /srv/admin-site.git (FOREIGN_UID's, one commit after `commit`)
+    fleet_commit: str  # the tip of /srv/fleet-site.git (one commit after `foreign_commit`: tend N+1 in the catalog)
+
+    @property
+    def new_version(self) -> str:
+        return self.upgrade.name.split("_")[1]
 
     def run(self, *argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         return self.machine.run(*argv, timeout=timeout)
@@ -78,28 +110,78 @@ class Host:
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
 
-    def configure(self, source: str) -> None:
+    def configure(self, source: str, extra: str = "") -> None:
         """agent.yaml: pull `source` (branch main) trusting only the ops key's full fingerprint."""
         self.write(
             "/etc/tend/agent.yaml",
             f"source:\n  git: {source}\n  branch: main\n  trusted_signers: [{self.ops.fingerprint}]\n"
-            "interval: 30m\nsplay: 5m\n",
+            f"interval: 30m\nsplay: 5m\n{extra}",
         )
 
-    def journal(self, *wanted: str, timeout: float = 10) -> str:
-        """`journalctl -u tend` once it holds every `wanted` text (journald takes the output a moment later)."""
+    def journal(self, *wanted: str, timeout: float = 10, invocation: str = "") -> str:
+        """`journalctl -u tend` (or one run's lines) once it holds every `wanted` text (journald takes the output a
+        moment later)."""
+        # A run's own lines carry _SYSTEMD_INVOCATION_ID, systemd's lines about it INVOCATION_ID.
+        which = (
+            [f"_SYSTEMD_INVOCATION_ID={invocation}", "+", f"INVOCATION_ID={invocation}"]
+            if invocation
+            else ["-u", "tend"]
+        )
         deadline = time.monotonic() + timeout
         while True:
-            text = self.out("journalctl", "-u", "tend", "--no-pager")
+            text = self.out("journalctl", *which, "--no-pager")
             if all(w in text for w in wanted) or time.monotonic() > deadline:
                 return text
             time.sleep(0.2)
+
+    def apt(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        done = self.run("DEBIAN_FRONTEND=noninteractive", "apt-get", "-y", "-q", *argv, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
+    def install(self, package: Path) -> subprocess.CompletedProcess[str]:
+        """Install `package` (from /opt/dist) whatever is installed now: absent, purged, older or newer."""
+        return self.apt("install", "--no-install-recommends", "--allow-downgrades", f"/opt/dist/{package.name}")
+
+    def version(self) -> str:
+        return self.out("dpkg-query", "-W", "-f=${Status} ${Version}", "tend")
+
+    def start_run(self) -> tuple[subprocess.CompletedProcess[str], str]:
+        """`systemctl start tend.service` (a oneshot: returns once the run ends), and that run's invocation id."""
+        started = self.run("systemctl", "start", "tend.service", timeout=300)
+        return started, self.out("systemctl", "show", "-P", "InvocationID", "tend.service")
+
+
+def build_packages(dist: Path) -> tuple[Path, Path]:
+    """Version N (this tree) and N+1 (the same code, TEND_DEB_VERSION=N+e2e1)."""
+    made = []
+    for version in (None, f"{tend_version()}+e2e1"):
+        env = {k: v for k, v in os.environ.items() if k != "TEND_DEB_VERSION"}
+        env.update({"TEND_DEB_VERSION": version} if version else {})
+        built = subprocess.run(
+            [PROJECT / "packaging/build-deb", dist], capture_output=True, text=True, env=env, timeout=300, check=False
+        )
+        if built.returncode != 0:
+            pytest.fail(f"packaging/build-deb failed: {built.stderr}")
+        made.append(Path(built.stdout.strip()))
+    return made[0], made[1]
+
+
+def local_apt_repository(repo: Path, package: Path) -> None:
+    """A flat repository of `package`, with a Release file (apt then prints no "blank filename" errors)."""
+    repo.mkdir()
+    shutil.copy(package, repo)
+    scanned = subprocess.run(["dpkg-scanpackages", "--multiversion", "."], cwd=repo, capture_output=True, text=True)
+    (repo / "Packages").write_text(scanned.stdout)
+    release = subprocess.run(["apt-ftparchive", "release", "."], cwd=repo, capture_output=True, text=True)
+    (repo / "Release").write_text(release.stdout)
+    (repo / "sources.list").write_text(f"deb [trusted=yes] file:{APT_REPO} ./\n")
 
 
 @pytest.fixture(scope="module")
 def ops() -> Iterator[tuple[Path, Signer]]:
     """The admins' signing key, in a short GNUPGHOME (gpg-agent's socket path)."""
-    for tool in ("gpg", "gpgconf", "git", "dpkg-deb"):
+    for tool in ("gpg", "gpgconf", "git", "dpkg-deb", "dpkg-buildpackage", "dpkg-scanpackages", "apt-ftparchive"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
     home = Path(tempfile.mkdtemp(prefix="te-k-", dir="/tmp"))
@@ -121,11 +203,8 @@ def host(tmp_path_factory: pytest.TempPathFactory, ops: tuple[Path, Signer]) -> 
     home, signer = ops
     keys = Keys(home, signer, signer)
     work = tmp_path_factory.mktemp("deb-e2e")
-    build = [PROJECT / "packaging/build-deb", work / "dist"]
-    built = subprocess.run(build, capture_output=True, text=True, timeout=120, check=False)
-    if built.returncode != 0:
-        pytest.fail(f"packaging/build-deb failed: {built.stderr}")
-    package = Path(built.stdout.strip())
+    package, upgrade = build_packages(work / "dist")
+    local_apt_repository(work / "repo", upgrade)
 
     # The control repo: the signer's public key in keys/admins/ (the agent keyring starts empty).
     site = Origin(work / "site", keys)
@@ -134,7 +213,7 @@ def host(tmp_path_factory: pytest.TempPathFactory, ops: tuple[Path, Signer]) -> 
         signer,
         {
             "hiera.yaml": HIERA,
-            "data/common.yaml": "classes: [motd]\n",
+            "data/common.yaml": MOTD_CLASS,
             "data/roles/web.yaml": 'motd::text: "served by the web role\\n"\n',
             "manifests/motd.yaml": MANIFEST,
             "keys/admins/ops.asc": signer.public,
@@ -145,22 +224,30 @@ def host(tmp_path_factory: pytest.TempPathFactory, ops: tuple[Path, Signer]) -> 
     admin.git("fetch", "-q", str(site.path), "main")
     admin.force("FETCH_HEAD")
     foreign_commit = admin.commit("v2", signer, {"data/roles/web.yaml": 'motd::text: "v2\\n"\n'})
+    # And one more on top: the fleet puts tend N+1 in its catalog (a descendant, so no host refuses it as a replay).
+    fleet = Origin(work / "fleet-site", keys)
+    fleet.git("fetch", "-q", str(admin.path), "main")
+    fleet.force("FETCH_HEAD")
+    fleet_files = {
+        "data/common.yaml": "classes: [motd, tend]\n",
+        "manifests/tend.yaml": TEND_CLASS.format(version=upgrade.name.split("_")[1]),
+    }
+    fleet_commit = fleet.commit("tend N+1 on every host", signer, fleet_files)
     subprocess.run(["chown", "-R", f"{FOREIGN_UID}:{FOREIGN_UID}", str(admin.path)], check=True)
 
     ensure_tools()
-    rootfs = make_derived_rootfs("deb", deb_dependencies())
+    rootfs = make_derived_rootfs("deb", [*deb_dependencies(), "man-db"])
     binds = (
         "--private-network",  # nothing is downloaded: the root holds the dependencies
         f"--bind-ro={package.parent}:/opt/dist",
+        f"--bind-ro={work / 'repo'}:{APT_REPO}",
         f"--bind-ro={site.path}:/srv/site.git",
         f"--bind-ro={admin.path}:/srv/admin-site.git",
+        f"--bind-ro={fleet.path}:/srv/fleet-site.git",
     )
     with boot(rootfs, work / "nspawn.log", *binds, prefix="tend-deb") as machine:
-        installed = machine.run(
-            "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends",
-            f"/opt/dist/{package.name}", timeout=300,
-        )  # fmt: skip
-        made = Host(machine, package, installed, signer, commit, foreign_commit)
+        installed = machine.run(*INSTALL, f"/opt/dist/{package.name}", timeout=300)
+        made = Host(machine, package, upgrade, installed, signer, commit, foreign_commit, fleet_commit)
         made.write("/etc/tend/facts.yaml", "{role: web, environment: e2e}\n")
         yield made
 
@@ -216,3 +303,109 @@ def test_pull_from_a_repository_owned_by_another_user(host: Host) -> None:
     assert host.out("cat", "/etc/tend-e2e.conf") == "v2"
     report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
     assert report["bundle"] == {"commit": host.foreign_commit, "signer": host.ops.fingerprint}
+
+
+def snapshot(host: Host) -> str:
+    """What a package operation must keep: the drift state, the last report and the list of stored reports."""
+    return host.out("sh", "-c", "cd /var/lib/tend && sha256sum state.json reports/last_run.json && ls reports")
+
+
+def converge_and_key(host: Host) -> None:
+    """A run of the admin's repository (state and reports), and the host's key made by `tend keys init`."""
+    host.write("/etc/tend/facts.yaml", "{role: web, environment: e2e}\n")
+    host.configure("/srv/admin-site.git", extra="# edited by the admin\n")
+    started, _ = host.start_run()
+    assert started.returncode == 0, host.journal(timeout=0)[-1500:]
+    if host.run("test", "-d", "/var/lib/tend/gnupg/private-keys-v1.d").returncode != 0:
+        keyed = host.run("tend", "keys", "init", "--name", "web1")
+        assert keyed.returncode == 0, keyed.stderr
+
+
+def test_upgrade_keeps_the_admins_edit_the_timer_state_and_reports(host: Host) -> None:
+    host.install(host.package)
+    converge_and_key(host)
+    assert host.version() == f"install ok installed {tend_version()}"
+    before = snapshot(host)
+    assert "state.json" in before and "last_run.json" in before
+
+    host.install(host.upgrade)
+    assert host.version() == f"install ok installed {host.new_version}"
+    assert "# edited by the admin" in host.out("cat", "/etc/tend/agent.yaml")  # the conffile edit, kept
+    assert host.out("find", "/etc/tend", "-name", "*.dpkg-*") == ""  # and no prompt or copy beside it
+    assert host.out("systemctl", "is-enabled", "tend.timer") == "enabled"
+    assert host.out("systemctl", "is-active", "tend.timer") == "active"
+    assert snapshot(host) == before
+    assert host.out("tend", "--version") == f"tend {host.new_version}"
+
+
+def test_modules_on_tends_own_path_only_byte_compiled_with_a_man_page_and_completion(host: Host) -> None:
+    host.install(host.package)
+    outside = host.run("python3", "-c", "import agent")
+    assert outside.returncode == 1 and "No module named 'agent'" in outside.stderr
+    assert host.run("test", "-e", "/usr/lib/python3/dist-packages/agent").returncode == 1
+    inside = host.run(
+        "python3", "-c", "import sys; sys.path.insert(0, '/usr/share/tend'); import agent; print(agent.__file__)"
+    )
+    assert inside.stdout.strip() == "/usr/share/tend/agent/__init__.py", inside.stderr
+    assert host.out("sh", "-c", "ls /usr/share/tend/agent/cli/__pycache__").count(".pyc") >= 10  # py3compile at install
+
+    page = host.run("man", "tend")
+    assert page.returncode == 0, page.stderr
+    assert "tend - masterless configuration-management agent" in page.stdout and "keys init" in page.stdout
+    script = 'source "$0"; COMP_WORDS=(tend ke); COMP_CWORD=1; _tend; echo "${COMPREPLY[@]}"'
+    completion = host.run("bash", "-c", script, "/usr/share/bash-completion/completions/tend")
+    assert completion.stdout.strip() == "keys", completion.stderr
+
+
+def test_remove_stops_the_timer_and_keeps_config_and_state_and_purge_keeps_only_the_key(host: Host) -> None:
+    host.install(host.package)
+    converge_and_key(host)
+    before = snapshot(host)
+
+    host.apt("remove", "tend")
+    assert host.out("systemctl", "show", "-P", "LoadState", "tend.timer") == "not-found"
+    assert host.out("systemctl", "is-active", "tend.timer") == "inactive"
+    assert "tend.timer" not in host.out("systemctl", "list-timers", "--no-legend")  # no longer scheduled
+    assert "# edited by the admin" in host.out("cat", "/etc/tend/agent.yaml")
+    assert snapshot(host) == before
+    assert host.run("test", "-e", "/usr/share/tend").returncode == 1  # the bytecode went with the modules
+
+    purged = host.apt("purge", "tend")
+    assert KEPT_KEY in purged.stdout + purged.stderr
+    assert "rm -rf /var/lib/tend" in purged.stdout + purged.stderr  # how to delete it, deliberately
+    assert host.out("ls", "-A", "/var/lib/tend") == "gnupg"
+    assert host.out("ls", "/var/lib/tend/gnupg/private-keys-v1.d").endswith(".key")
+    assert host.run("test", "-e", "/etc/tend/agent.yaml").returncode == 1
+    assert host.out("dpkg-query", "-W", "-f=${db:Status-Status}", "tend") in ("", "not-installed")
+
+
+def test_a_run_that_upgrades_tend_itself_finishes_and_the_next_run_is_the_new_version(host: Host) -> None:
+    host.install(host.package)
+    host.write("/etc/tend/facts.yaml", "{role: web, environment: e2e}\n")
+    host.configure("/srv/fleet-site.git", extra=f"apt: {{options: {json.dumps(APT_OPTIONS)}}}\n")
+    host.run("mkdir", "-p", "/var/tmp/tend-apt/lists/partial", "/var/tmp/tend-apt/cache/archives/partial")
+    host.apt(*APT_OPTIONS, "update")
+    # Each run's first line: the version /usr/bin/tend is at the moment systemd starts it (a test-only drop-in).
+    host.run("mkdir", "-p", "/etc/systemd/system/tend.service.d")
+    host.write("/etc/systemd/system/tend.service.d/version.conf", "[Service]\nExecStartPre=/usr/bin/tend --version\n")
+    host.run("systemctl", "daemon-reload")
+    try:
+        started, upgrading = host.start_run()
+        journal = host.journal(f"tend {tend_version()}", "Deactivated successfully", invocation=upgrading)
+        assert started.returncode == 0, journal[-2000:]
+        assert host.out("systemctl", "show", "-P", "Result", "tend.service") == "success"
+        assert "Stopping" not in journal and "Stopped" not in journal, journal  # the postinst left the run alone
+        assert host.version() == f"install ok installed {host.new_version}"
+        report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
+        assert report["bundle"]["commit"] == host.fleet_commit
+        assert (report["exit_code"], report["error"]) == (0, None)
+        assert ("package:tend", "changed") in [(r["id"], r["status"]) for r in report["resources"]]
+
+        started, following = host.start_run()
+        journal = host.journal(f"tend {host.new_version}", invocation=following)
+        assert started.returncode == 0 and f"tend {host.new_version}" in journal, journal[-2000:]
+        report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
+        assert ("package:tend", "unchanged") in [(r["id"], r["status"]) for r in report["resources"]]
+    finally:
+        host.run("rm", "-r", "/etc/systemd/system/tend.service.d")
+        host.run("systemctl", "daemon-reload")
