@@ -58,6 +58,10 @@ class SecretError(TendError):
     """An encrypted value is malformed, not addressed to this host, or cannot be decrypted."""
 
 
+class BundleError(TendError):
+    """A pulled commit is refused: unsigned, signed by an untrusted key, replayed, marked bad or unsafe."""
+
+
 class HostError(TendError):
     """An operation on the host (a command, a file write) failed."""
 

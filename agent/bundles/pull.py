@@ -12,7 +12,7 @@ from pathlib import Path
 from agent.bundles.git import git
 from agent.bundles.signature import verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
-from agent.errors import ConfigError, SecretError
+from agent.errors import BundleError, ConfigError
 from agent.location import Location
 from agent.secrets.gpg import GnuPG
 from agent.settings import AgentSettings
@@ -66,13 +66,13 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
             store.record(commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
         )
     if current and allow_older is None and not _descends(store, current, commit):
-        raise SecretError(
+        raise BundleError(
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
             "(a replayed older commit?); an admin can go back with `tend rollback --to`"
         )
     known = store.record(commit)
     if known is not None and known.bad and allow_older is None:
-        raise SecretError(f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit")
+        raise BundleError(f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit")
     note = ""
     if known is not None and not store.intact(commit):
         note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
@@ -91,7 +91,7 @@ def restore(store: BundleStore, commit: str) -> None:
     """Check a known commit out again from the mirror (its signature was verified when it was pulled)."""
     record = store.record(commit)
     if record is None or not (store.mirror / "HEAD").is_file():
-        raise SecretError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
+        raise BundleError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
     shutil.rmtree(store.path(commit), ignore_errors=True)
     _checkout(store, commit)
     store.save_record(replace(record, tree=store.tree_digest(commit)))
@@ -126,7 +126,7 @@ def _checkout(store: BundleStore, commit: str) -> None:
             _extract(tar, staging)
     except tarfile.TarError as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise SecretError(f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})") from None
+        raise BundleError(f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.bundles.git import git
-from agent.errors import SecretError
+from agent.errors import BundleError
 from agent.secrets.gpg import GnuPG
 
 
@@ -28,7 +28,7 @@ def verify_commit(mirror: Path, commit: str, trusted: list[str], agent_keyring: 
     """
     pinned = {normalise(f) for f in trusted}
     if not pinned:
-        raise SecretError("no trusted_signers in the agent config: refusing to deploy unverifiable code")
+        raise BundleError("no trusted_signers in the agent config: refusing to deploy unverifiable code")
     keyring = GnuPG.temporary()
     try:
         for fingerprint in agent_keyring.fingerprints(secret=False):
@@ -53,9 +53,9 @@ def verify_commit(mirror: Path, commit: str, trusted: list[str], agent_keyring: 
     short = commit[:12]
     if signer is None:
         reason = "not signed" if "[GNUPG:]" not in status else "no good signature by a known key"
-        raise SecretError(f"refusing commit {short}: {reason}")
+        raise BundleError(f"refusing commit {short}: {reason}")
     if signer not in pinned:
-        raise SecretError(f"refusing commit {short}: signed by {signer}, which is not in trusted_signers")
+        raise BundleError(f"refusing commit {short}: signed by {signer}, which is not in trusted_signers")
     return Signature(commit, signer)
 
 

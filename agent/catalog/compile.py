@@ -10,9 +10,9 @@ from typing import Any
 from agent.catalog.checks import Check
 from agent.catalog.graph import Catalog, Edge, Relation
 from agent.catalog.render import Renderer, safe_relative
+from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
-from agent.data.keys import MISSING
 from agent.errors import ManifestError, NotFound, SecretError, TendError
 from agent.location import Location
 from agent.manifest.loader import ManifestLoader

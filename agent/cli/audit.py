@@ -1,85 +1,52 @@
-"""`tend secrets audit`: the matrix of values and principals (table, JSON, CSV), exit 1 on any flag."""
+"""`tend audit verify|show`: the host's secret-read log, its hash chain checked."""
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 
 from agent.cli import common
 
-FIXES = {
-    "over": "tend secrets rekey (the host can read a value it does not use)",
-    "missing": "tend secrets rekey (the host uses a value it cannot read)",
-    "unknown": "remove the key from the recipients with tend secrets rekey, or add its owner to the inventory",
-}
+
+def register(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("audit", help="the secret-read log: verify its chain, show reads")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verify = verbs.add_parser("verify", help="check the hash chain; exit 1 naming where it breaks")
+    verify.add_argument("file", nargs="?", type=Path, help="the log (default <state-dir>/audit.log)")
+    show = verbs.add_parser("show", help="list the reads")
+    show.add_argument("--since", help="only reads at or after this ISO time (2026-11-01 or 2026-11-01T10:00)")
+    show.add_argument("--key", help="only reads of this key")
+    show.add_argument("--json", action="store_true", help="one JSON object per line")
+    for sub in (verify, show):
+        common.add_agent_options(sub)
+    parser.set_defaults(run=run)
 
 
-def register_audit(verbs: argparse._SubParsersAction) -> None:
-    parser = verbs.add_parser("audit", help="who can read and who uses each secret (no private key needed)")
-    parser.add_argument("--host", help="only this principal's rows")
-    parser.add_argument("--format", choices=["table", "json", "csv", "html"], default="table")
-    parser.add_argument("--output", type=Path, help="write to FILE instead of stdout")
-    common.add_repo_options(parser)
-    common.add_agent_options(parser)
+def run(args: argparse.Namespace) -> int:
+    from agent.secrets.auditlog import AuditLog
 
+    settings = common.settings_of(args)
+    log = AuditLog(getattr(args, "file", None) or settings.state.audit_log)
+    if args.verb == "verify":
+        verdict = log.verify()
+        if verdict.ok:
+            print(f"{log.path}: {verdict.lines} reads, chain intact")
+            return 0
+        print(f"tend: {log.path}: {verdict.problem}", file=sys.stderr)
+        return 1
+    if not log.path.exists():
+        return 0
+    import json
 
-def run(args: argparse.Namespace, admin) -> int:
-    from agent.secrets.audit import run_audit
-
-    audit = run_audit(admin.root, admin.hiera, host=args.host)
-    if args.format == "json":
-        import json
-
-        text = json.dumps(audit.to_json(), indent=2) + "\n"
-    elif args.format == "csv":
-        text = _csv(audit)
-    elif args.format == "html":
-        from agent.cli.audit_html import render_html
-
-        text = render_html(audit, FIXES)
-    else:
-        text = _table(audit)
-    if args.output:
-        args.output.write_text(text)
-    else:
-        sys.stdout.write(text)
-    return 0 if audit.clean else 1
-
-
-def _csv(audit) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["file", "key", "principal", "kind", "key_id", "can_read", "uses", "flag"])
-    for row in audit.rows:
-        writer.writerow(
-            [row.file, row.key, row.principal, row.kind, row.key_id or "", row.can_read, row.uses, row.flag]
-        )
-    return out.getvalue()
-
-
-def _table(audit) -> str:
-    """Values as rows, principals as columns: R reads and uses, r reads (admins), ! a flag."""
-    principals = sorted({row.principal for row in audit.rows}, key=lambda p: (p not in audit.usage.inventory.hosts, p))
-    cells: dict[tuple[str, str], str] = {}
-    for row in audit.rows:
-        mark = {"ok": "R" if row.uses else "r", "over": "!over", "missing": "!miss", "unknown": "!unkn"}[row.flag]
-        cells[(f"{row.file}:{row.key}", row.principal)] = mark
-    values = sorted({f"{row.file}:{row.key}" for row in audit.rows})
-    width = max([len(v) for v in values] + [5])
-    lines = [f"{'VALUE':<{width}}  " + "  ".join(f"{p:>6}" for p in principals)]
-    for value in values:
-        lines.append(f"{value:<{width}}  " + "  ".join(f"{cells.get((value, p), '.'):>6}" for p in principals))
-    problems = [row for row in audit.rows if row.flag != "ok"]
-    lines.append("")
-    lines.append("R: uses and can read   r: can read (admin)   .: neither   !: a flag (below)")
-    for row in problems:
-        lines.append(f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {FIXES[row.flag]}")
-    for finding in audit.findings:
-        lines.append(f"{finding.kind}: {finding.subject}: {finding.detail}: {finding.fix}")
-    summary = audit.summary()
-    count = len(problems) + len(audit.findings)
-    lines.append(f"{summary['values']} values, {summary['hosts']} hosts, {count} problem(s)")
-    return "\n".join(lines) + "\n"
+    for entry in log.entries():
+        if args.since and str(entry.get("time", "")) < args.since:
+            continue
+        if args.key and entry.get("key") != args.key:
+            continue
+        if args.json:
+            print(json.dumps(entry, sort_keys=True))
+        else:
+            print(f"{entry.get('time')}  {entry.get('host')}  {entry.get('key')}  {entry.get('file')}  "
+                  f"run {entry.get('run_id')}  commit {(entry.get('commit') or '-')[:12]}")  # fmt: skip
+    return 0

@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from agent.errors import TendError
     from agent.facts import system_facts
     from agent.repo.inventory import load_inventory
-    from agent.secrets.keys import refuse_private_keys
+    from agent.secrets.repo_keys import refuse_private_keys
     from agent.secrets.secret import placeholder
 
     settings = common.settings_of(args)

@@ -20,8 +20,8 @@ from agent.runner.checks import run_checks
 from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
-from agent.secrets.keys import load_repo_keys, refuse_private_keys
 from agent.secrets.reader import HostSecrets
+from agent.secrets.repo_keys import load_repo_keys, refuse_private_keys
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, RunLock, System
 

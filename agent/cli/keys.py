@@ -46,7 +46,7 @@ def _init(args: argparse.Namespace, settings) -> int:
 
 def _list(args: argparse.Namespace, settings) -> int:
     from agent.repo.inventory import load_inventory
-    from agent.secrets.keys import load_repo_keys
+    from agent.secrets.repo_keys import load_repo_keys
 
     repo = common.repo_of(args, settings)
     keys = load_repo_keys(repo)

@@ -75,8 +75,8 @@ def _revealed(value: object, repo, settings, facts) -> object:
 
     from agent.catalog.compile import reveal
     from agent.secrets.gpg import GnuPG
-    from agent.secrets.keys import load_repo_keys
     from agent.secrets.reader import HostSecrets
+    from agent.secrets.repo_keys import load_repo_keys
     from agent.secrets.secret import Secret
 
     home = Path(os.environ["GNUPGHOME"]) if os.environ.get("GNUPGHOME") else settings.state.gnupg

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from agent import __version__
 from agent.cli import apply as apply_command
-from agent.cli import auditlog as auditlog_command
+from agent.cli import audit as audit_command
 from agent.cli import check as check_command
 from agent.cli import facts as facts_command
 from agent.cli import keys as keys_command
@@ -25,7 +25,7 @@ COMMANDS = (
     facts_command,
     keys_command,
     secrets_command,
-    auditlog_command,
+    audit_command,
     report_command,
 )
 

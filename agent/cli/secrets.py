@@ -19,9 +19,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("key", help="top-level key, like db::password")
     rekey = verbs.add_parser("rekey", help="re-encrypt every value whose readers changed")
     rekey.add_argument("--check", action="store_true", help="only report; exit 1 if any value differs")
-    from agent.cli import audit
+    from agent.cli import secrets_audit
 
-    audit.register_audit(verbs)
+    secrets_audit.register_audit(verbs)
     for sub in (setter, shower, rekey):
         common.add_repo_options(sub)
         common.add_agent_options(sub)
@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from agent.secrets.admin import SecretsAdmin
+    from agent.fleet.secrets_admin import SecretsAdmin
 
     settings = common.settings_of(args)
     admin = SecretsAdmin(
@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(value if value.endswith("\n") else value + "\n")
         return 0
     if args.verb == "audit":
-        from agent.cli import audit
+        from agent.cli import secrets_audit
 
-        return audit.run(args, admin)
+        return secrets_audit.run(args, admin)
     changes = admin.differences()
     for change in changes:
         value = change.value

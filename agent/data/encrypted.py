@@ -1,13 +1,17 @@
-"""An encrypted value as found in the data: opaque until the secrets layer decrypts it."""
+"""An encrypted value as found in the data, and how to tell one: opaque until the secrets layer decrypts it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from agent.location import Location
-from agent.secrets.enc import is_encrypted as looks_encrypted
 
-__all__ = ["EncryptedValue", "looks_encrypted"]
+ENC_PREFIX = "ENC["
+
+
+def looks_encrypted(text: str) -> bool:
+    """True for a string that holds an `ENC[...]` value (cheap: called on every YAML string scalar)."""
+    return text.lstrip().startswith(ENC_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from agent.data.config import HieraConfig, load_hiera_config
+from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.explain import LevelTrace, LookupTrace, PathTrace
 from agent.data.interpolate import Interpolator, needs_interpolation
-from agent.data.keys import MISSING, dig, split_key
 from agent.data.locations import DataLocation, resolve_levels
-from agent.data.merge import MergeOptions, Strategy, merge_found
+from agent.data.merge_strategies import MergeOptions, Strategy, merge_found
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import DataError, MergeError, NotFound, TendError
 from agent.location import Location

@@ -6,8 +6,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.encrypted import EncryptedValue
-from agent.data.keys import MISSING, dig, split_key
 from agent.errors import DataError, InterpolationError
 
 _EXPRESSION = re.compile(r"%\{([^}]*)\}")

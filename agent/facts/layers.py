@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import ConfigError
-from agent.facts.merge import deep_merge
+from agent.facts.overlay import overlay
 
 
 def gather_facts(
@@ -25,13 +25,13 @@ def gather_facts(
     then `overrides` (from --fact). With `host`, `hostname` is the host and `fqdn`
     is the host unless the inventory gives one, with `domain` following the fqdn.
     """
-    facts = deep_merge(system, local)
-    facts = deep_merge(facts, config_facts(config))
+    facts = overlay(system, local)
+    facts = overlay(facts, config_facts(config))
     if host is not None:
-        facts = deep_merge(facts, host_layer(host, inventory or {}))
+        facts = overlay(facts, host_layer(host, inventory or {}))
     elif inventory:
-        facts = deep_merge(facts, inventory)
-    return deep_merge(facts, overrides or {})
+        facts = overlay(facts, inventory)
+    return overlay(facts, overrides or {})
 
 
 def config_facts(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -48,4 +48,4 @@ def host_layer(host: str, inventory: Mapping[str, Any]) -> dict:
     """Return the facts that stand a machine in for `host`: its inventory facts and its names."""
     fqdn = inventory.get("fqdn") or host
     names = {"hostname": host, "fqdn": fqdn, "domain": str(fqdn).partition(".")[2] or None}
-    return {**deep_merge(names, inventory), "hostname": host}
+    return {**overlay(names, inventory), "hostname": host}

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from agent.errors import FactsError
-from agent.facts.merge import deep_merge
+from agent.facts.overlay import overlay
 from agent.location import Location
 
 FACTS_FILE = Path("/etc/tend/facts.yaml")
@@ -28,7 +28,7 @@ def load_local_facts(facts_file: Path = FACTS_FILE, facts_dir: Path = FACTS_DIR)
     """
     facts: dict = {}
     for path in [facts_file, *_dir_files(facts_dir)]:
-        facts = deep_merge(facts, load_facts_file(path))
+        facts = overlay(facts, load_facts_file(path))
     return facts
 
 

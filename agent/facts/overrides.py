@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from agent.errors import FactsError
-from agent.facts.merge import deep_merge
+from agent.facts.overlay import overlay
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -20,7 +20,7 @@ def parse_fact_overrides(items: list[str]) -> dict:
     """
     facts: dict = {}
     for item in items:
-        facts = deep_merge(facts, parse_fact_override(item))
+        facts = overlay(facts, parse_fact_override(item))
     return facts
 
 

@@ -1,1 +1,1 @@
-"""Secrets: ENC[GPG,...] values, OpenPGP packet headers, recipients and keys, without running gpg."""
+"""Secrets value by value: ENC[GPG,...] values, OpenPGP packets, keyrings, Secret and taint, the host's reader."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import re
 
+from agent.data.encrypted import ENC_PREFIX
 from agent.errors import SecretError
 from agent.location import Location
 
-PREFIX = "ENC["
 SCHEME = "GPG"
 BLOCK_WIDTH = 60
 
@@ -16,11 +16,6 @@ BLOCK_WIDTH = 60
 _SCHEME_NAME = re.compile(r"\w{1,32}", re.ASCII)
 # eyaml's reader assumes PKCS7 when a value names no scheme (`ENC[MIIB...]`).
 _EYAML_DEFAULT_SCHEME = "PKCS7"
-
-
-def is_encrypted(text: str) -> bool:
-    """True for a string that holds an `ENC[...]` value (cheap: called on every YAML string scalar)."""
-    return text.lstrip().startswith(PREFIX)
 
 
 def parse_enc(text: str, *, location: Location | None = None, subject: str | None = None) -> bytes:
@@ -33,9 +28,9 @@ def parse_enc(text: str, *, location: Location | None = None, subject: str | Non
         return SecretError(message, location=location, subject=subject)
 
     compact = "".join(text.split())
-    if not compact.startswith(PREFIX):
+    if not compact.startswith(ENC_PREFIX):
         raise fail("not an encrypted value: expected ENC[GPG,<base64>]")
-    inner, bracket, rest = compact[len(PREFIX) :].partition("]")
+    inner, bracket, rest = compact[len(ENC_PREFIX) :].partition("]")
     if not bracket:
         raise fail("encrypted value lacks its closing ']': expected ENC[GPG,<base64>]")
     if rest:
@@ -56,7 +51,7 @@ def parse_enc(text: str, *, location: Location | None = None, subject: str | Non
 
 def format_enc(message: bytes) -> str:
     """Return the one-line `ENC[GPG,...]` form of a binary OpenPGP message."""
-    return f"{PREFIX}{SCHEME},{base64.b64encode(message).decode('ascii')}]"
+    return f"{ENC_PREFIX}{SCHEME},{base64.b64encode(message).decode('ascii')}]"
 
 
 def format_enc_block(message: bytes, width: int = BLOCK_WIDTH) -> list[str]:

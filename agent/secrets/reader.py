@@ -10,8 +10,8 @@ from agent.data.encrypted import EncryptedValue
 from agent.errors import SecretError
 from agent.secrets.enc import parse_enc
 from agent.secrets.gpg import GnuPG
-from agent.secrets.keys import RepoKeys
 from agent.secrets.packets import recipient_key_ids
+from agent.secrets.repo_keys import RepoKeys
 from agent.secrets.secret import Secret, placeholder
 
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from agent.catalog.compile import Compiler
+from agent.data.dotted_keys import MISSING
 from agent.data.interpolate import Interpolator
-from agent.data.keys import MISSING
 from agent.errors import HostError, TendError
 from agent.location import Location
 from agent.manifest.loader import ManifestLoader

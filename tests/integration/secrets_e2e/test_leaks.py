@@ -238,6 +238,11 @@ def test_a_template_cannot_reveal_a_secret_untainted(site):
     site.write({"templates/db.conf.j2": "password = {{ password.reveal() }}\n"})
     site.append("manifests/db.yaml", "  - file: /etc/e2e/db.conf\n    template: db.conf.j2\n")
     done = site.converge("plan", "db1")
+    # The sandbox stops the template at reveal(): a compile error at the template's line, nothing planned.
+    assert done.returncode == 1, done
+    assert "templates/db.conf.j2:1: file:/etc/e2e/db.conf: in template: access to attribute 'reveal'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
     assert not leaks(done.stdout + done.stderr)
 
 

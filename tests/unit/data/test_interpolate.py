@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.interpolate import Interpolator
-from agent.data.keys import MISSING
 from agent.errors import InterpolationError
 from agent.location import Location
 

@@ -1,4 +1,4 @@
-"""The deep merge that layers facts: a mapping merged into a mapping merges, anything else replaces."""
+"""The overlay that layers facts: a mapping laid over a mapping merges, anything else replaces."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+def overlay(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Return a new dict of `base` with `override` laid over it; neither input is changed.
 
     The result shares no mutable value with the inputs, so callers may change it freely.
@@ -16,7 +16,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     for key, value in override.items():
         below = merged.get(key)
         if isinstance(below, dict) and isinstance(value, Mapping):
-            merged[key] = deep_merge(below, value)
+            merged[key] = overlay(below, value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged

@@ -10,18 +10,18 @@ from pathlib import Path, PurePosixPath
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera
 from agent.errors import SecretError
-from agent.location import Location
-from agent.secrets.enc import format_enc, format_enc_block, parse_enc
-from agent.secrets.gpg import GnuPG
-from agent.secrets.keys import Principal, RepoKeys, load_repo_keys, refuse_private_keys
-from agent.secrets.packets import recipient_key_ids
-from agent.secrets.recipients import (
+from agent.fleet.recipients import (
     derive_usage,
     encrypted_values,
     encryption_key,
     principals_for,
 )
-from agent.secrets.yamledit import replace_scalars, set_top_level
+from agent.fleet.yamledit import replace_scalars, set_top_level
+from agent.location import Location
+from agent.secrets.enc import format_enc, format_enc_block, parse_enc
+from agent.secrets.gpg import GnuPG
+from agent.secrets.packets import recipient_key_ids
+from agent.secrets.repo_keys import Principal, RepoKeys, load_repo_keys, refuse_private_keys
 from agent.system import files
 
 Warn = Callable[[str], None]

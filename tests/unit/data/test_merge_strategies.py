@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from agent.data.merge import MergeOptions, Strategy, deep_merge, merge_found
+from agent.data.merge_strategies import MergeOptions, Strategy, deep_merge, merge_found
 from agent.errors import MergeError
 
 DEEP = MergeOptions(Strategy.DEEP)

@@ -14,7 +14,7 @@ from agent.errors import SecretError, TendError
 from agent.facts import system_facts
 from agent.location import Location
 from agent.repo.inventory import Inventory, load_inventory
-from agent.secrets.keys import Principal, RepoKeys
+from agent.secrets.repo_keys import Principal, RepoKeys
 from agent.secrets.secret import placeholder
 
 DATA_SUFFIXES = (".yaml", ".yml", ".json")

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from agent.data.hiera import Hiera
+from agent.fleet.recipients import Usage, derive_usage, encrypted_values
 from agent.secrets.enc import parse_enc
-from agent.secrets.keys import RepoKeys, load_repo_keys
 from agent.secrets.packets import recipient_key_ids
-from agent.secrets.recipients import Usage, derive_usage, encrypted_values
+from agent.secrets.repo_keys import RepoKeys, load_repo_keys
 
 FLAGS = ("ok", "over", "missing", "unknown")
 EXPIRY_WARNING_S = 30 * 86400

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.data.keys import MISSING, dig, split_key
+from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.errors import DataError
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from agent.data.keys import ruby_class
+from agent.data.dotted_keys import ruby_class
 from agent.errors import MergeError
 
 

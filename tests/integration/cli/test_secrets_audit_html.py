@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli.audit import FIXES
-from agent.cli.audit_html import render_html
+from agent.cli.secrets_audit import FIXES
+from agent.cli.secrets_audit_html import render_html
+from agent.fleet.recipients import Usage
+from agent.fleet.secrets_audit import Audit, AuditRow
 from agent.repo.inventory import Inventory
-from agent.secrets.audit import Audit, AuditRow
-from agent.secrets.recipients import Usage
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make deps installs it as root)")

@@ -1,4 +1,4 @@
-"""Lookup keys: splitting `a.'b.c'.1` into segments and digging sub-keys out of a value, as Hiera does."""
+"""Hiera's dotted lookup keys: splitting `a.'b.c'.1` into segments and digging sub-keys out of a value."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""deep_merge: a mapping into a mapping merges, anything else replaces, inputs stay unchanged."""
+"""overlay: a mapping into a mapping merges, anything else replaces, inputs stay unchanged."""
 
 import copy
 
 import pytest
 
-from agent.facts.merge import deep_merge
+from agent.facts.overlay import overlay
 
 
 @pytest.mark.parametrize(
@@ -28,15 +28,15 @@ from agent.facts.merge import deep_merge
         ({"a": None}, {"a": {"b": 1}}, {"a": {"b": 1}}),
     ],
 )
-def test_deep_merge(base, override, expected):
-    assert deep_merge(base, override) == expected
+def test_overlay(base, override, expected):
+    assert overlay(base, override) == expected
 
 
-def test_deep_merge_changes_neither_input_nor_shares_values_with_them():
+def test_overlay_changes_neither_input_nor_shares_values_with_them():
     base = {"os": {"family": "Debian"}, "roles": ["a"]}
     override = {"os": {"name": "Ubuntu"}, "extra": {"list": [1]}}
     before = copy.deepcopy((base, override))
-    merged = deep_merge(base, override)
+    merged = overlay(base, override)
     merged["os"]["family"] = "changed"
     merged["roles"].append("b")
     merged["extra"]["list"].append(2)
