@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.catalog.checks import Check
 from agent.catalog.graph import Catalog, Edge, Relation
@@ -19,9 +19,15 @@ from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
 from agent.resources import TYPES
 from agent.resources.base import RELATIONS, Resource
+from agent.secrets.secret import Secret
 
-# Turns an encrypted value met during compilation into what the catalog uses (a Secret, a placeholder).
-SecretReader = Callable[[EncryptedValue], Any]
+
+class Decryptor(Protocol):
+    """What the compiler calls for each encrypted value it meets: the Secret the catalog uses in its
+    place (a placeholder where this run may not decrypt), or an error. agent/secrets/reader.py
+    `HostSecrets` is the one a host's run uses."""
+
+    def __call__(self, value: EncryptedValue) -> Secret: ...
 
 
 class _Absent(str):
@@ -41,11 +47,11 @@ class _Absent(str):
 ABSENT = _Absent("")
 
 
-def refuse_secrets(value: EncryptedValue) -> Any:
+def refuse_secrets(value: EncryptedValue) -> Secret:
     raise SecretError(f"'{value.key}' ({value.file}) is encrypted and this run has no key to read it")
 
 
-def reveal(value: Any, reader: SecretReader) -> Any:
+def reveal(value: Any, reader: Decryptor) -> Any:
     if isinstance(value, EncryptedValue):
         return reader(value)
     if isinstance(value, list):
@@ -63,7 +69,7 @@ class Compiler:
         root: Path,
         hiera: Hiera | None = None,
         *,
-        secrets: SecretReader = refuse_secrets,
+        secrets: Decryptor = refuse_secrets,
         tolerant: bool = False,
     ):
         """`tolerant`: a lookup of a key missing from the data gives an empty value instead of an error,

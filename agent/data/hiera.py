@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from agent.data.config import HieraConfig, load_hiera_config
 from agent.data.dotted_keys import MISSING, dig, split_key
@@ -37,8 +37,17 @@ class Found:
     sources: tuple[Source, ...]
 
 
+class DataBackend(Protocol):
+    """Where the data files of hierarchy levels come from: `get` gives one, parsed (None: there is no such
+    file); `inject` makes a key hold a value in one file for this backend only."""
+
+    def get(self, path: str) -> DataFile | None: ...
+    def inject(self, path: str, key: str, value: Any) -> None: ...
+
+
 class DataStore:
-    """Reads each data file of a repository at most once, however many hosts and lookups use it."""
+    """The data backend of a repository on disk: reads each data file at most once, however many hosts and
+    lookups use it."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -61,10 +70,10 @@ class DataStore:
 class Hiera:
     """A repository's hierarchy and data; `context(facts)` searches it for one host."""
 
-    def __init__(self, root: Path, config: HieraConfig | None = None):
+    def __init__(self, root: Path, config: HieraConfig | None = None, backend: DataBackend | None = None):
         self.root = root
         self.config = config or load_hiera_config(root)
-        self.store = DataStore(root)
+        self.store: DataBackend = backend or DataStore(root)
 
     def context(self, facts: Mapping[str, Any]) -> LookupContext:
         return LookupContext(self, facts)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import ConfigError, HostError
-from agent.system import CommandResult, System
+from agent.providers.options import Note, ProviderOptions
+from agent.providers.packages import PackageState
+from agent.system import CommandResult, Host
 from agent.system.commands import DEFAULT_ENV
 
 STATUS_FILE = "/var/lib/dpkg/status"
@@ -143,11 +145,11 @@ class Apt:
     name = "apt"
 
     @classmethod
-    def unsuitable(cls, system: System, values: Mapping[str, Any]) -> str | None:
+    def unsuitable(cls, system: Host, values: Mapping[str, Any]) -> str | None:
         missing = [tool for tool in ("apt-get", "apt-cache", "dpkg") if not system.has_command(tool)]
         return f"{', '.join(missing)} not found (not a Debian-like system)" if missing else None
 
-    def __init__(self, system: System, options: Any, note: Callable[[str], None]):
+    def __init__(self, system: Host, options: ProviderOptions, note: Note):
         self.system = system
         self.extra = tuple(options.apt_options)
         self._packages: dict[str, DpkgPackage] | None = None
@@ -168,6 +170,33 @@ class Apt:
             self.reads += 1
         return self._packages
 
+    def states(self, names: Sequence[str], *, candidates: bool) -> dict[str, PackageState]:
+        """Each package's state from the run's one read of the dpkg database; with `candidates`, apt's
+        candidate too (no apt-get update while only looking). A package dpkg did not finish fails here,
+        so a plan shows it."""
+        known = self.packages()
+        found: dict[str, PackageState] = {}
+        for name in names:
+            package = known.get(name)
+            if package is not None and package.broken:
+                raise HostError(
+                    f"{name} is {package.state} ({package.flag}): dpkg did not finish with it; "
+                    "repair it with dpkg --configure -a or apt-get -f install"
+                )
+            held = package is not None and package.held
+            if package is not None and package.installed:
+                found[name] = PackageState(package.version, "installed", held)
+            else:
+                gone = "absent" if package is not None and package.state != "not-installed" else "purged"
+                found[name] = PackageState(None, gone, held)
+        if candidates:
+            policy = self.policy(names, update=False)
+            found = {
+                n: PackageState(s.version, s.state, s.held, (policy.get(n) or NO_POLICY).candidate)
+                for n, s in found.items()
+            }
+        return found
+
     def policy(
         self, names: Iterable[str], *, wanted: Mapping[str, str | None] | None = None, update: bool
     ) -> dict[str, Policy]:
@@ -186,13 +215,22 @@ class Apt:
         if not result.ok:
             raise HostError(f"apt-get update failed: {_failure(result, self.lock_timeout())}")
 
-    def install(self, specs: list[str], *, allow_downgrade: bool = False) -> None:
-        """One apt-get transaction for every spec (`name` or `name=version`)."""
+    def install(self, names: Sequence[str], version: str | None, *, allow_downgrade: bool = False) -> None:
+        """One apt-get transaction for every package (at `version` when given), once apt offers them all."""
+        policy = self.policy(names, wanted=dict.fromkeys(names, version), update=True)
+        for name in names:
+            offered = policy.get(name)
+            if offered is None or (offered.candidate is None and not offered.versions):
+                raise HostError(f"unknown package {name}: no apt source offers it (after apt-get update)")
+            if version is not None and version not in offered.versions:
+                available = ", ".join(offered.versions) or "none"
+                raise HostError(f"{name} {version} is not available (apt offers: {available})")
         self._prepare_root()
+        specs = [name if version is None else f"{name}={version}" for name in names]
         extra = ("--allow-downgrades",) if allow_downgrade else ()
         self._change("install", *extra, "--", *specs)
 
-    def remove(self, names: list[str], *, purge: bool) -> None:
+    def remove(self, names: Sequence[str], *, purge: bool) -> None:
         self._prepare_root()
         self._change("purge" if purge else "remove", "--", *names)
 
@@ -242,7 +280,7 @@ class Apt:
             self.system.write_atomic(status, b"", mode=0o644)
 
 
-def _missing(names: list[str], found: Mapping[str, Policy], wanted: Mapping[str, str | None]) -> bool:
+def _missing(names: Sequence[str], found: Mapping[str, Policy], wanted: Mapping[str, str | None]) -> bool:
     for name in names:
         policy = found.get(name)
         if policy is None or (policy.candidate is None and not policy.versions):

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import shlex
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import HostError
+from agent.providers.options import Note, ProviderOptions
 from agent.providers.services import ServiceSpec
-from agent.system import System
+from agent.system import CommandResult, Host
 from agent.system.commands import DEFAULT_ENV
 
 COMMAND_TIMEOUT_S = 120.0
@@ -28,7 +29,7 @@ class BaseService:
     name = "base"
 
     @classmethod
-    def unsuitable(cls, system: System, values: Mapping[str, Any]) -> str | None:
+    def unsuitable(cls, system: Host, values: Mapping[str, Any]) -> str | None:
         if not system.root.is_host:
             return "it manages processes of this host, not of another root (--root)"
         if all(values.get(a) is None for a in ("status", "pattern", "pidfile")):
@@ -41,7 +42,7 @@ class BaseService:
             return "it cannot reload (reload: true needs systemd; give a restart command instead)"
         return None
 
-    def __init__(self, system: System, options: Any, note: Callable[[str], None]):
+    def __init__(self, system: Host, options: ProviderOptions, note: Note):
         self.system = system
 
     def running(self, spec: ServiceSpec) -> bool:
@@ -104,11 +105,11 @@ class BaseService:
             time.sleep(_POLL_S)
         return True
 
-    def _run(self, spec: ServiceSpec, argv: tuple[str, ...] | None, what: str, daemon: bool = False) -> Any:
+    def _run(self, spec: ServiceSpec, argv: tuple[str, ...] | None, what: str, daemon: bool = False) -> CommandResult:
         if argv is None:
             raise HostError(f"no {what} command")
         return self.system.run(list(argv), env=DEFAULT_ENV, timeout=COMMAND_TIMEOUT_S, daemon=daemon)
 
-    def _must(self, spec: ServiceSpec, result: Any, what: str) -> None:
+    def _must(self, spec: ServiceSpec, result: CommandResult, what: str) -> None:
         if not result.ok:
             raise HostError(f"{what} command ({shlex.join(result.argv)}) failed: {result.failure()}")

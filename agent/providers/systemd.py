@@ -6,13 +6,14 @@ running, so its running state is left alone, with a note.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from agent.errors import HostError
+from agent.providers.options import Note, ProviderOptions
 from agent.providers.services import RUNNING, STOPPED, ServiceSpec
-from agent.system import CommandResult, System
+from agent.system import CommandResult, Host
 
 RUN_DIR = Path("/run/systemd/system")  # exists exactly when systemd is PID 1 (sd_booted)
 TIMEOUT_S = 300.0
@@ -59,14 +60,14 @@ class Systemd:
     name = "systemd"
 
     @classmethod
-    def unsuitable(cls, system: System, values: Mapping[str, Any]) -> str | None:
+    def unsuitable(cls, system: Host, values: Mapping[str, Any]) -> str | None:
         if not system.has_command("systemctl"):
             return "systemctl not found"
         if system.root.is_host and system.read_state(RUN_DIR) is None:
             return f"systemd is not running here ({RUN_DIR} does not exist)"
         return None
 
-    def __init__(self, system: System, options: Any, note: Callable[[str], None]):
+    def __init__(self, system: Host, options: ProviderOptions, note: Note):
         self.system = system
         self.note = note
 

@@ -6,11 +6,12 @@ gshadow without chrooting, so DIR needs no binaries of its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import HostError
-from agent.system import System
+from agent.providers.options import Note, ProviderOptions
+from agent.system import Host
 from agent.system.accounts import Group, User
 
 TIMEOUT_S = 120.0
@@ -22,11 +23,11 @@ class _Shadow:
     tools: tuple[str, ...] = ()
 
     @classmethod
-    def unsuitable(cls, system: System, values: Mapping[str, Any]) -> str | None:
+    def unsuitable(cls, system: Host, values: Mapping[str, Any]) -> str | None:
         missing = [tool for tool in cls.tools if not system.has_command(tool)]
         return f"{', '.join(missing)} not found (Debian's passwd package has them)" if missing else None
 
-    def __init__(self, system: System, options: Any, note: Callable[[str], None]):
+    def __init__(self, system: Host, options: ProviderOptions, note: Note):
         self.system = system
 
     def _run(self, tool: str, *args: str) -> None:
@@ -42,14 +43,14 @@ class Useradd(_Shadow):
 
     def user(self, name: str) -> User | None:
         """The user as the root's passwd file has it (NSS sources such as LDAP are not ours to manage)."""
-        return next((u for u in self.system.accounts.users() if u.name == name), None)
+        return next((u for u in self.system.users() if u.name == name), None)
 
     def groups_of(self, name: str) -> list[str]:
         """The groups whose member list names the user, sorted."""
-        return sorted(g.name for g in self.system.accounts.groups() if name in g.members)
+        return sorted(g.name for g in self.system.groups() if name in g.members)
 
     def group_name(self, gid: int) -> str | None:
-        return next((g.name for g in self.system.accounts.groups() if g.gid == gid), None)
+        return next((g.name for g in self.system.groups() if g.gid == gid), None)
 
     def create(self, name: str, properties: Mapping[str, Any], *, system_account: bool) -> None:
         self._run("useradd", *(["--system"] if system_account else []), *_options(properties), name)
@@ -66,14 +67,15 @@ class Groupadd(_Shadow):
     tools = ("groupadd", "groupmod", "groupdel")
 
     def group(self, name: str) -> Group | None:
-        return next((g for g in self.system.accounts.groups() if g.name == name), None)
+        return next((g for g in self.system.groups() if g.name == name), None)
 
-    def create(self, name: str, gid: int | None, *, system_account: bool) -> None:
+    def create(self, name: str, properties: Mapping[str, Any], *, system_account: bool) -> None:
+        gid = properties.get("gid")
         options = [*(["--system"] if system_account else []), *(["--gid", str(gid)] if gid is not None else [])]
         self._run("groupadd", *options, name)
 
-    def modify(self, name: str, gid: int) -> None:
-        self._run("groupmod", "--gid", str(gid), name)
+    def modify(self, name: str, properties: Mapping[str, Any]) -> None:
+        self._run("groupmod", "--gid", str(properties["gid"]), name)
 
     def delete(self, name: str) -> None:
         self._run("groupdel", name)

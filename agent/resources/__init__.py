@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agent.resources.base import Resource
 from agent.resources.exec import Exec
 from agent.resources.file import File
 from agent.resources.group import Group
 from agent.resources.package import Package
 from agent.resources.service import Service
+from agent.resources.sysctl import Sysctl
 from agent.resources.user import User
 
-TYPES: dict[str, type[Resource]] = {cls.type_name: cls for cls in (File, Exec, Package, Service, User, Group)}
+TYPES: dict[str, type[Resource[Any]]] = {
+    cls.type_name: cls for cls in (File, Exec, Package, Service, User, Group, Sysctl)
+}
 
 __all__ = ["TYPES", "Resource"]

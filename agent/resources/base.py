@@ -3,58 +3,72 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from agent.errors import ManifestError
 from agent.location import Location
 from agent.secrets.secret import Secret, holds_secret
-from agent.system import System
+from agent.system import Host
 
 # Attributes every resource takes; the compiler handles them, the types never see them.
 RELATIONS = ("require", "before", "notify", "subscribe")
 META = (*RELATIONS, "tags", "loop", "when")
 
+P = TypeVar("P")
+
 
 @dataclass(frozen=True, slots=True)
 class Attr:
-    """One attribute of a type: accepted Python types, allowed values, default, and whether it is required."""
+    """One attribute of a type, declared once; its name is its key in the type's `attributes`.
+
+    `kinds`: the Python types it takes; `default`; `required`; `choices`: the values allowed;
+    `check`: any further rule, giving the message that says what is wrong with a value (None:
+    nothing); `secret_ok`: False where a secret would leak (argv, file names); `managed`: a
+    property of the host that the generic `desired` and `changes` compare; `sensitive`: its values
+    are left out of reports when the resource holds a secret.
+    """
 
     kinds: tuple[type, ...]
     default: Any = None
     choices: tuple[Any, ...] = ()
     required: bool = False
-    secret_ok: bool = True  # False: a secret here would leak (argv, file names)
+    secret_ok: bool = True
+    managed: bool = False
+    sensitive: bool = False
+    check: Callable[[Any], str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One property that differs: `from` and `to` are left out of reports when the resource is sensitive."""
+    """One property that differs: `from` and `to` are left out of reports when they are hidden."""
 
     property: str
     old: Any
     new: Any
 
-    def to_json(self, sensitive: bool) -> dict[str, Any]:
-        if sensitive and self.property in SENSITIVE_PROPERTIES:
+    def to_json(self, hidden: bool) -> dict[str, Any]:
+        if hidden:
             return {"property": self.property}
         return {"property": self.property, "from": self.old, "to": self.new}
 
 
-SENSITIVE_PROPERTIES = frozenset(["content", "environment", "stdin"])
-
-
 @dataclass(slots=True)
-class Resource:
-    """A resource of some type, rendered and validated.
+class Resource(Generic[P]):
+    """A resource of some type, rendered and validated; `P` is the provider family that serves it.
 
-    Subclasses MUST set `type_name` and `attributes` and implement `desired`, `current` and
-    `fix`. They SHOULD override `validate` for rules across attributes and `implicit_requires`
-    for what they need declared before them. They MAY set `refreshable` and implement `refresh`
-    (what a notify does), `diff_text` (the unified diff `tend plan` shows), and
-    `implicit_subscribes` (declared resources whose change refreshes this one). Types served by
-    providers find this run's `providers` (agent.providers.Providers) bound before `current`.
+    Subclasses MUST set `type_name` and `attributes` and implement `current` and `fix`. The
+    generic `desired` gives the `managed` attributes; the generic `changes` knows presence: when
+    `ensure` may be `absent`, a differing `ensure` is the one change (the rest follows from it)
+    and nothing else matters while absent. `current` leaves out what it cannot observe here (that
+    property is then not compared). Subclasses SHOULD override `validate` for rules across
+    attributes and `implicit_requires` for what they need declared before them. They MAY
+    override `desired` (computed values), set `refreshable` and implement `refresh` (what a notify
+    does), implement `diff_text` (the unified diff `tend plan` shows) and `implicit_subscribes`
+    (declared resources whose change refreshes this one). The runner asks the registry
+    (agent.providers.Providers) for the provider and passes it to `current`, `fix` and `refresh`;
+    types without providers get None.
     """
 
     type_name: ClassVar[str] = ""
@@ -70,7 +84,6 @@ class Resource:
     tags: tuple[str, ...] = ()
     attribute_lines: Mapping[str, int] = field(default_factory=dict)
     tainted: frozenset[str] = frozenset()  # attributes whose value was computed from a secret
-    providers: Any = field(default=None, repr=False, compare=False)  # this run's Providers, from `bind`
 
     @property
     def id(self) -> str:
@@ -89,12 +102,11 @@ class Resource:
         return ManifestError(message, location=self.where(attribute), subject=self.id)
 
     def check_attributes(self) -> None:
-        """Unknown names, wrong types, bad choices and missing required attributes, with did-you-mean."""
+        """Unknown names, wrong types, bad choices, failed checks and missing required attributes."""
         for name, value in self.values.items():
             spec = self.attributes.get(name)
             if spec is None:
-                close = difflib.get_close_matches(name, [*self.attributes, *META], n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(name, [*self.attributes, *META])
                 raise self.fail(f"unknown attribute '{name}'{hint}", name)
             if value is None:
                 continue
@@ -113,6 +125,9 @@ class Resource:
             if spec.choices and value not in spec.choices:
                 allowed = ", ".join(str(c) for c in spec.choices)
                 raise self.fail(f"'{name}' must be one of {allowed}, not {shown}", name)
+            problem = spec.check(value) if spec.check is not None else None
+            if problem is not None:
+                raise self.fail(problem, name)
         for name, spec in self.attributes.items():
             if spec.required and self.values.get(name) is None:
                 raise self.fail(f"'{name}' is required")
@@ -137,41 +152,60 @@ class Resource:
         """References of resources that, when declared, come before this one and refresh it when they change."""
         return []
 
-    def bind(self, providers: Any) -> None:
-        """Called by the runner before the run: keeps the run's providers (agent.providers.Providers)."""
-        self.providers = providers
-
-    def provider(self) -> Any:
-        """This resource's provider, as the run's registry chose it."""
-        return self.providers.get(self.type_name, self.values)
-
     @property
     def name(self) -> str:
         """What the resource manages by name: its `name` attribute when it has one, else its title."""
         return self.values.get("name") or self.title
 
-    def desired(self) -> dict[str, Any]:
-        raise NotImplementedError
+    @property
+    def presence(self) -> bool:
+        """Whether the type's `ensure` can be `absent`: then the other properties matter only when present."""
+        ensure = self.attributes.get("ensure")
+        return ensure is not None and "absent" in ensure.choices
 
-    def current(self, system: System) -> dict[str, Any]:
+    def hides(self, name: str) -> bool:
+        """Whether a change of the property `name` is reported without its values."""
+        spec = self.attributes.get(name)
+        return self.sensitive and spec is not None and spec.sensitive
+
+    def desired(self) -> dict[str, Any]:
+        """The managed attributes (None: left alone); only `ensure` when the resource is to be absent."""
+        if self.presence and self.values.get("ensure") == "absent":
+            return {"ensure": "absent"}
+        return {name: self.values.get(name) for name, spec in self.attributes.items() if spec.managed}
+
+    def current(self, system: Host, provider: P) -> dict[str, Any]:
         raise NotImplementedError
 
     def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
-        """The properties whose desired value (None: not managed) differs from the current one."""
+        """What differs, presence first (see the class docstring); then each managed property that
+        `current` reports."""
+        if self.presence:
+            want, have = desired.get("ensure"), current.get("ensure")
+            if want is not None and want != have:
+                return [Change("ensure", have, want)]
+            if want == "absent":
+                return []
         return [
-            Change(key, current.get(key), want)
+            Change(key, current[key], want)
             for key, want in desired.items()
-            if want is not None and current.get(key) != want
+            if want is not None and key in current and current[key] != want
         ]
 
-    def fix(self, system: System, changes: list[Change]) -> None:
+    def fix(self, system: Host, provider: P, changes: list[Change]) -> None:
         raise NotImplementedError
 
-    def refresh(self, system: System) -> None:
+    def refresh(self, system: Host, provider: P) -> None:
         raise NotImplementedError
 
-    def diff_text(self, system: System) -> str | None:
+    def diff_text(self, system: Host) -> str | None:
         return None
+
+
+def did_you_mean(name: str, known: list[str]) -> str:
+    """` (did you mean 'x'?)` for the known name closest to `name`, or ''."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _kind_name(kind: type) -> str:

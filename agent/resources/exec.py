@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from agent.errors import HostError
 from agent.resources.base import Attr, Change, Resource
 from agent.secrets.secret import Secret
-from agent.system import System
+from agent.system import CommandResult, Host
 from agent.system.commands import DEFAULT_ENV
 
 OUTPUT_LIMIT = 4096
+# An argv list, or a string for /bin/sh with shell: true.
+Command = str | list[str | int | float]
 
 
-class Exec(Resource):
+class Exec(Resource[None]):
     type_name: ClassVar[str] = "exec"
     refreshable: ClassVar[bool] = True
     drift_detectable: ClassVar[bool] = False
@@ -25,8 +28,8 @@ class Exec(Resource):
         "onlyif": Attr((list, str), secret_ok=False),
         "refreshonly": Attr((bool,), default=False),
         "cwd": Attr((str,), secret_ok=False),
-        "environment": Attr((dict,)),
-        "stdin": Attr((str,)),
+        "environment": Attr((dict,), sensitive=True),
+        "stdin": Attr((str,), sensitive=True),
         "user": Attr((str,), secret_ok=False),
         "timeout": Attr((int, float), default=300),
         "returns": Attr((int, list), default=0),
@@ -55,17 +58,17 @@ class Exec(Resource):
     def desired(self) -> dict[str, Any]:
         return {"returns": "notrun"}
 
-    def current(self, system: System) -> dict[str, Any]:
+    def current(self, system: Host, provider: None) -> dict[str, Any]:
         """`notrun` when nothing needs running: refreshonly, or a guard says the work is done."""
         return {"returns": "notrun" if self.values["refreshonly"] or not self._guards_allow(system) else "pending"}
 
-    def changes(self, desired: dict[str, Any], current: dict[str, Any]) -> list[Change]:
+    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
         return [] if current["returns"] == "notrun" else [Change("returns", "notrun", self._expected())]
 
-    def fix(self, system: System, changes: list[Change]) -> None:
+    def fix(self, system: Host, provider: None, changes: list[Change]) -> None:
         self._run(system)
 
-    def refresh(self, system: System) -> None:
+    def refresh(self, system: Host, provider: None) -> None:
         if self._guards_allow(system):
             self._run(system)
 
@@ -73,7 +76,7 @@ class Exec(Resource):
         returns = self.values["returns"]
         return returns if isinstance(returns, list) else [returns]
 
-    def _guards_allow(self, system: System) -> bool:
+    def _guards_allow(self, system: Host) -> bool:
         creates = self.values.get("creates")
         if creates and system.read_state(system.resolve(creates)) is not None:
             return False
@@ -81,7 +84,7 @@ class Exec(Resource):
             return False
         return self.values.get("onlyif") is None or self._command(system, self.values["onlyif"]).returncode == 0
 
-    def _argv(self, command: Any) -> list[str]:
+    def _argv(self, command: Command) -> list[str]:
         if isinstance(command, str):
             return ["/bin/sh", "-c", command]
         return [str(a) for a in command]
@@ -90,7 +93,7 @@ class Exec(Resource):
         extra = self.values.get("environment") or {}
         return {**DEFAULT_ENV, **{k: v.reveal() if isinstance(v, Secret) else str(v) for k, v in extra.items()}}
 
-    def _command(self, system: System, command: Any, stdin: bytes | None = None) -> Any:
+    def _command(self, system: Host, command: Command, stdin: bytes | None = None) -> CommandResult:
         return system.run(
             self._argv(command),
             input=stdin,
@@ -101,7 +104,7 @@ class Exec(Resource):
             in_root=True,
         )
 
-    def _run(self, system: System) -> None:
+    def _run(self, system: Host) -> None:
         stdin = self.values.get("stdin")
         data = None if stdin is None else (stdin.reveal() if isinstance(stdin, Secret) else stdin).encode()
         result = self._command(system, self.values["command"], data)
@@ -109,7 +112,7 @@ class Exec(Resource):
             status = result.failure().split(":", 1)[0]
             raise HostError(f"{status} (expected {self._expected()}); {self._output(result)}", subject=self.id)
 
-    def _output(self, result: Any) -> str:
+    def _output(self, result: CommandResult) -> str:
         if self.sensitive:
             return "output withheld (sensitive)"
         text = (result.stdout + result.stderr).decode(errors="replace").strip()

@@ -7,13 +7,14 @@ import hashlib
 import posixpath
 import re
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from agent.errors import HostError
 from agent.resources.base import Attr, Change, Resource
 from agent.secrets.secret import Secret
-from agent.system import FileKind, System
+from agent.system import FileKind, FileState, Host
 
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
 DEFAULT_MODE = "0644"
@@ -21,7 +22,7 @@ SENSITIVE_MODE = "0600"
 DIRECTORY_MODE = "0755"
 
 
-def content_bytes(content: Any) -> bytes:
+def content_bytes(content: str | bytes | Secret) -> bytes:
     if isinstance(content, Secret):
         return content.reveal().encode()
     if isinstance(content, bytes):
@@ -33,12 +34,12 @@ def digest(data: bytes) -> str:
     return "{sha256}" + hashlib.sha256(data).hexdigest()
 
 
-class File(Resource):
+class File(Resource[None]):
     type_name: ClassVar[str] = "file"
     attributes: ClassVar[dict[str, Attr]] = {
         "path": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), choices=("file", "directory", "link", "absent", "present")),
-        "content": Attr((str, bytes)),
+        "content": Attr((str, bytes), sensitive=True),
         "template": Attr((str,), secret_ok=False),
         "source": Attr((str,), secret_ok=False),
         "owner": Attr((str, int), secret_ok=False),
@@ -119,7 +120,7 @@ class File(Resource):
             "group": _name(self.values.get("group")),
         }
 
-    def current(self, system: System) -> dict[str, Any]:
+    def current(self, system: Host, provider: None) -> dict[str, Any]:
         state = system.read_state(system.resolve(self.path))
         if state is None:
             return {"ensure": "absent"}
@@ -137,12 +138,7 @@ class File(Resource):
             current["target"] = state.target
         return current
 
-    def changes(self, desired: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-        if desired["ensure"] == "absent" or current["ensure"] != desired["ensure"]:
-            return [Change("ensure", current["ensure"], desired["ensure"])] if current != desired else []
-        return super().changes(desired, current)
-
-    def fix(self, system: System, changes: list[Change]) -> None:
+    def fix(self, system: Host, provider: None, changes: list[Change]) -> None:
         path = system.resolve(self.path)
         names = {c.property for c in changes}
         ensure = self.ensure
@@ -164,12 +160,13 @@ class File(Resource):
                 raise HostError("is a directory; remove it or declare it ensure: directory", subject=self.path)
             self._write(system, path, state, uid, gid)
         else:
-            if "mode" in names:
-                system.set_mode(path, int(self._mode(), 8))
+            mode = self._mode()
+            if "mode" in names and mode is not None:
+                system.set_mode(path, int(mode, 8))
             if names & {"owner", "group"}:
                 system.set_owner(path, uid, gid)
 
-    def _write(self, system: System, path: Path, state: Any, uid: int | None, gid: int | None) -> None:
+    def _write(self, system: Host, path: Path, state: FileState | None, uid: int | None, gid: int | None) -> None:
         if not path.parent.is_dir():
             raise HostError(
                 f"the parent directory {posixpath.dirname(self.path)} does not exist "
@@ -186,7 +183,7 @@ class File(Resource):
         mode = self._mode() or (f"{state.mode:04o}" if state is not None else DEFAULT_MODE)
         system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
 
-    def _validator(self, system: System) -> Any:
+    def _validator(self, system: Host) -> Callable[[Path], None] | None:
         command = self.values.get("validate")
         if not command:
             return None
@@ -200,18 +197,18 @@ class File(Resource):
 
         return check
 
-    def _backup(self, system: System, path: Path) -> None:
+    def _backup(self, system: Host, path: Path) -> None:
         if self.values.get("backup", True):
             system.backup(system.read_bytes(path), sensitive=self.sensitive)
 
-    def _remove(self, system: System, path: Path, state: Any) -> None:
+    def _remove(self, system: Host, path: Path, state: FileState | None) -> None:
         if state is None:
             return
         if state.kind is FileKind.FILE:
             self._backup(system, path)
         system.remove(path)
 
-    def _ids(self, system: System) -> tuple[int | None, int | None]:
+    def _ids(self, system: Host) -> tuple[int | None, int | None]:
         owner, group = self.values.get("owner"), self.values.get("group")
         uid = None if owner is None else (owner if isinstance(owner, int) else system.uid_of(owner))
         gid = None if group is None else (group if isinstance(group, int) else system.gid_of(group))
@@ -221,7 +218,7 @@ class File(Resource):
     def identity(self) -> str:
         return f"file:{self.path}"
 
-    def diff_text(self, system: System) -> str | None:
+    def diff_text(self, system: Host) -> str | None:
         """A unified diff of the content for `tend plan`; never for sensitive files."""
         content = self.values.get("content")
         if self.sensitive or content is None or self.ensure != "file":
@@ -243,10 +240,10 @@ class File(Resource):
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
-def _name(value: Any) -> str | None:
+def _name(value: str | int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _shown(wanted: Any, number: int, name_of: Any) -> str:
+def _shown(wanted: int | str, number: int, name_of: Callable[[int], str | None]) -> str:
     """The current owner in the form the manifest gives it: a number when it gives one, else a name."""
     return str(number) if isinstance(wanted, int) else (name_of(number) or str(number))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from agent.providers import provider_names
 from agent.providers.services import RUNNING, STOPPED, ServiceSpec
 from agent.resources.base import Attr, Change, Resource
-from agent.system import System
+from agent.system import Host
 
 UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", ".automount", ".swap", ".slice")
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
@@ -18,13 +17,30 @@ COMMANDS = ("start", "stop", "restart", "status")
 _NAME = re.compile(r"^[A-Za-z0-9_:.@\\-]+$")
 
 
-class Service(Resource):
+class ServiceProvider(Protocol):
+    """What the service type asks of its provider (agent/providers/systemd.py, base_service.py)."""
+
+    def running(self, spec: ServiceSpec) -> bool | None:
+        """Whether it runs; None where that is not observed (under --root)."""
+        ...
+
+    def enabled(self, spec: ServiceSpec) -> bool | str | None:
+        """True, False or `mask`; None where the provider cannot tell."""
+        ...
+
+    def start(self, spec: ServiceSpec) -> None: ...
+    def stop(self, spec: ServiceSpec) -> None: ...
+    def refresh(self, spec: ServiceSpec) -> None: ...
+    def set_enabled(self, spec: ServiceSpec, want: bool | str, have: bool | str) -> None: ...
+
+
+class Service(Resource[ServiceProvider]):
     type_name: ClassVar[str] = "service"
     refreshable: ClassVar[bool] = True
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
-        "ensure": Attr((str,), choices=(RUNNING, STOPPED)),
-        "enable": Attr((bool, str), choices=(True, False, "mask")),
+        "ensure": Attr((str,), choices=(RUNNING, STOPPED), managed=True),
+        "enable": Attr((bool, str), choices=(True, False, "mask"), managed=True),
         "reload": Attr((bool,), default=False),
         "provider": Attr((str,), choices=provider_names("service")),
         **{command: Attr((list, str), secret_ok=False) for command in COMMANDS},
@@ -78,12 +94,9 @@ class Service(Resource):
             **commands,
         )
 
-    def desired(self) -> dict[str, Any]:
-        return {"ensure": self.values.get("ensure"), "enable": self.values.get("enable")}
-
-    def current(self, system: System) -> dict[str, Any]:
+    def current(self, system: Host, provider: ServiceProvider) -> dict[str, Any]:
         """The managed properties the provider can observe here (running state is not observed under --root)."""
-        provider, spec = self.provider(), self.spec()
+        spec = self.spec()
         current: dict[str, Any] = {}
         if self.values.get("ensure") is not None:
             running = provider.running(spec)
@@ -93,11 +106,8 @@ class Service(Resource):
             current["enable"] = provider.enabled(spec)
         return current
 
-    def changes(self, desired: Mapping[str, Any], current: Mapping[str, Any]) -> list[Change]:
-        return [c for c in super().changes(desired, current) if c.property in current]
-
-    def fix(self, system: System, changes: list[Change]) -> None:
-        provider, spec = self.provider(), self.spec()
+    def fix(self, system: Host, provider: ServiceProvider, changes: list[Change]) -> None:
+        spec = self.spec()
         for change in changes:
             if change.property == "enable":
                 provider.set_enabled(spec, change.new, change.old)
@@ -105,11 +115,11 @@ class Service(Resource):
             if change.property == "ensure":
                 (provider.start if change.new == RUNNING else provider.stop)(spec)
 
-    def refresh(self, system: System) -> None:
-        self.provider().refresh(self.spec())
+    def refresh(self, system: Host, provider: ServiceProvider) -> None:
+        provider.refresh(self.spec())
 
 
-def _argv(command: Any) -> tuple[str, ...] | None:
+def _argv(command: str | list[str | int | float] | None) -> tuple[str, ...] | None:
     if command is None:
         return None
     return tuple(shlex.split(command)) if isinstance(command, str) else tuple(str(a) for a in command)

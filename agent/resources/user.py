@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from agent.providers import provider_names
-from agent.resources.account import ACCOUNT_NAME, Account
-from agent.resources.base import Attr, Change
-from agent.system import System
+from agent.resources.account import ACCOUNT_NAME, Account, AccountProvider, account_id
+from agent.resources.base import Attr
+from agent.system import Host
+from agent.system.accounts import User as UserEntry
 
-PROPERTIES = ("uid", "gid", "home", "shell", "groups")
+
+class UserProvider(AccountProvider, Protocol):
+    """What the user type asks of its provider: the user as the root's passwd file has it, and its groups."""
+
+    def user(self, name: str) -> UserEntry | None: ...
+
+    def groups_of(self, name: str) -> list[str]:
+        """The groups whose member list names the user, sorted."""
+        ...
+
+    def group_name(self, gid: int) -> str | None: ...
 
 
-class User(Account):
+class User(Account[UserProvider]):
     type_name: ClassVar[str] = "user"
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
-        "ensure": Attr((str,), default="present", choices=("present", "absent")),
-        "uid": Attr((int,), secret_ok=False),
-        "gid": Attr((int, str), secret_ok=False),
-        "home": Attr((str,), secret_ok=False),
-        "shell": Attr((str,), secret_ok=False),
-        "groups": Attr((list, str), secret_ok=False),
+        "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),
+        "uid": account_id("uid"),
+        "gid": Attr((int, str), secret_ok=False, managed=True),
+        "home": Attr((str,), secret_ok=False, managed=True),
+        "shell": Attr((str,), secret_ok=False, managed=True),
+        "groups": Attr((list, str), secret_ok=False, managed=True),
         "system": Attr((bool,), default=False),
         "provider": Attr((str,), choices=provider_names("user")),
     }
@@ -30,15 +41,14 @@ class User(Account):
         super().validate()
         gid = self.values.get("gid")
         if isinstance(gid, str) and gid.isdigit():
-            self.values["gid"] = int(gid)  # "100" is the id 100, as useradd reads it
+            self.values["gid"] = gid = int(gid)  # "100" is the id 100, as useradd reads it
+        if isinstance(gid, int) and gid < 0:
+            raise self.fail("gid must not be negative", "gid")
         groups = self.values.get("groups")
         if isinstance(groups, str):
             self.values["groups"] = groups = [groups]
         if groups is not None and not all(isinstance(g, str) and ACCOUNT_NAME.match(g) for g in groups):
             raise self.fail("groups must be a list of group names", "groups")
-        for name in ("uid", "gid"):
-            if isinstance(self.values.get(name), int) and self.values[name] < 0:
-                raise self.fail(f"{name} must not be negative", name)
         for name in ("home", "shell"):
             if self.values.get(name) is not None and not self.values[name].startswith("/"):
                 raise self.fail(f"{name} must be an absolute path", name)
@@ -48,14 +58,12 @@ class User(Account):
         return [f"group:{g}" for g in ([gid] if isinstance(gid, str) else []) + (self.values.get("groups") or [])]
 
     def desired(self) -> dict[str, Any]:
-        if self.values["ensure"] == "absent":
-            return {"ensure": "absent"}
-        groups = self.values.get("groups")
-        desired = {name: self.values.get(name) for name in PROPERTIES}
-        return {"ensure": "present", **desired, "groups": None if groups is None else sorted(groups)}
+        desired = super().desired()
+        if desired.get("groups") is not None:
+            desired["groups"] = sorted(desired["groups"])  # as the provider reads them
+        return desired
 
-    def current(self, system: System) -> dict[str, Any]:
-        provider = self.provider()
+    def current(self, system: Host, provider: UserProvider) -> dict[str, Any]:
         user = provider.user(self.name)
         if user is None:
             return {"ensure": "absent"}
@@ -68,9 +76,3 @@ class User(Account):
             "shell": user.shell,
             "groups": provider.groups_of(self.name),
         }
-
-    def create_spec(self) -> Any:
-        return self.desired()
-
-    def modify_spec(self, changes: list[Change]) -> Any:
-        return {c.property: c.new for c in changes}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from agent.catalog.graph import Catalog
 from agent.errors import TendError
@@ -12,7 +13,7 @@ from agent.providers import Providers
 from agent.reports.model import Report, ResourceResult, Status, iso
 from agent.resources.base import Resource
 from agent.runner.state import RunState
-from agent.system import System
+from agent.system import Host
 
 _BROKEN = (Status.FAILED, Status.SKIPPED)
 
@@ -20,8 +21,8 @@ _BROKEN = (Status.FAILED, Status.SKIPPED)
 class Runner:
     """Owns noop, ordering, skipping, refresh delivery and the drift record; resources only check and fix.
 
-    The run's `providers` (one instance of each provider, so bulk reads are shared) are bound to
-    every resource before the first is applied.
+    The run's `providers` (one instance of each provider, so bulk reads are shared) choose each
+    resource's provider, which the runner passes to the resource's `current`, `fix` and `refresh`.
 
     A refresh owed to a resource is written to the state before the change that causes it, and
     cleared once delivered, so a run killed in between delivers it on the next run.
@@ -30,7 +31,7 @@ class Runner:
     def __init__(
         self,
         catalog: Catalog,
-        system: System,
+        system: Host,
         state: RunState,
         *,
         noop: bool = False,
@@ -57,8 +58,6 @@ class Runner:
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
         targets = self.catalog.refresh_targets()
-        for resource in self.catalog.resources.values():
-            resource.bind(self.providers)
         if not self.noop:
             self._clean_temps()
         for rid in self.catalog.order:
@@ -92,11 +91,11 @@ class Runner:
             if path.is_dir():
                 self.system.cleanup_stale_temps(path)
 
-    def _tagged(self, resource: Resource) -> bool:
+    def _tagged(self, resource: Resource[Any]) -> bool:
         names = {*resource.tags, resource.type_name, *resource.class_name.split("::"), resource.class_name}
         return bool(names & self.tags)
 
-    def _one(self, resource: Resource, depends: list[str], targets: list[str]) -> ResourceResult:
+    def _one(self, resource: Resource[Any], depends: list[str], targets: list[str]) -> ResourceResult:
         rid = resource.id
         broken = [d for d in depends if d in self.results and self.results[d].status in _BROKEN]
         if broken:
@@ -114,13 +113,14 @@ class Runner:
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
 
-    def _converge(self, resource: Resource, targets: list[str], result: ResourceResult) -> None:
+    def _converge(self, resource: Resource[Any], targets: list[str], result: ResourceResult) -> None:
         rid = resource.id
+        provider = self.providers.get(resource.type_name, resource.values)
         desired = resource.desired()
-        changes = resource.changes(desired, resource.current(self.system))
+        changes = resource.changes(desired, resource.current(self.system, provider))
         digest = self.state.digest(desired)
         result.drift = resource.drift_detectable and self.state.drifted(rid, digest, bool(changes))
-        result.changes = [c.to_json(resource.sensitive) for c in changes]
+        result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])
         ]
@@ -139,7 +139,7 @@ class Runner:
             if targets:
                 self._save_state()
             try:
-                resource.fix(self.system, changes)
+                resource.fix(self.system, provider, changes)
             except BaseException:
                 self._retract(rid, targets)
                 raise
@@ -149,7 +149,7 @@ class Runner:
             self._signal(rid, targets)
         if owed and resource.refreshable and not changes:
             try:
-                resource.refresh(self.system)
+                resource.refresh(self.system, provider)
             finally:
                 self.system.changed()
             result.status = Status.CHANGED

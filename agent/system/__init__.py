@@ -2,21 +2,78 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from agent.system import commands, files
-from agent.system.accounts import Accounts
+from agent.system._oserror import host_error
+from agent.system.accounts import Accounts, Group, User
 from agent.system.bucket import Bucket
 from agent.system.commands import CommandResult
 from agent.system.files import FileKind, FileState
 from agent.system.lock import RunLock
 from agent.system.paths import Root
 
-__all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Root", "RunLock", "System"]
+__all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Host", "Root", "RunLock", "System"]
+
+
+class Host(Protocol):
+    """What resources, providers and the runner use of the host: `System` is the real one, and
+    tests/unit/fakes.py `FakeSystem` the one unit tests give them. See `System` for each method."""
+
+    root: Root
+
+    def resolve(self, managed: str, *, follow: bool = False) -> Path: ...
+    def changed(self) -> None: ...
+    def sync(self) -> None: ...
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        timeout: float | None = None,
+        user: str | None = None,
+        in_root: bool = False,
+        daemon: bool = False,
+    ) -> CommandResult: ...
+    def has_command(self, name: str) -> bool: ...
+    def process_alive(self, pid: int) -> bool: ...
+    def processes_matching(self, pattern: re.Pattern[str]) -> list[int]: ...
+    def terminate(self, pids: list[int], timeout: float) -> list[int]: ...
+    def backup(self, data: bytes, *, sensitive: bool) -> str | None: ...
+    def uid_of(self, name: str) -> int: ...
+    def gid_of(self, name: str) -> int: ...
+    def user_name(self, uid: int) -> str | None: ...
+    def group_name(self, gid: int) -> str | None: ...
+    def users(self) -> list[User]: ...
+    def groups(self) -> list[Group]: ...
+    def write_atomic(
+        self,
+        path: Path,
+        data: bytes,
+        *,
+        mode: int,
+        uid: int | None = None,
+        gid: int | None = None,
+        validate: Callable[[Path], None] | None = None,
+    ) -> None: ...
+    def write_in_place(self, path: Path, data: bytes) -> None: ...
+    def read_only(self, path: Path) -> bool: ...
+    def symlink_atomic(self, target: str, path: Path) -> None: ...
+    def read_state(self, path: Path) -> FileState | None: ...
+    def read_bytes(self, path: Path) -> bytes: ...
+    def file_digest(self, path: Path) -> str: ...
+    def ensure_directory(self, path: Path, mode: int, uid: int | None = None, gid: int | None = None) -> None: ...
+    def remove(self, path: Path, *, recursive: bool = False) -> bool: ...
+    def set_mode(self, path: Path, mode: int) -> None: ...
+    def set_owner(self, path: Path, uid: int | None, gid: int | None) -> None: ...
+    def cleanup_stale_temps(self, directory: Path) -> list[Path]: ...
 
 
 class System:
@@ -119,10 +176,45 @@ class System:
     def group_name(self, gid: int) -> str | None:
         return self.accounts.group_name(gid)
 
-    def write_atomic(self, path: Path, data: bytes, **options: Any) -> None:
+    def users(self) -> list[User]:
+        """The users of the root's passwd file (what useradd manages; no NSS)."""
+        return self.accounts.users()
+
+    def groups(self) -> list[Group]:
+        """The groups of the root's group file (no NSS)."""
+        return self.accounts.groups()
+
+    def write_atomic(
+        self,
+        path: Path,
+        data: bytes,
+        *,
+        mode: int,
+        uid: int | None = None,
+        gid: int | None = None,
+        validate: Callable[[Path], None] | None = None,
+    ) -> None:
         """files.write_atomic, its directory's fsync batched until sync() (the runner calls it)."""
-        files.write_atomic(path, data, sync_dir=False, **options)
+        files.write_atomic(path, data, mode=mode, uid=uid, gid=gid, validate=validate, sync_dir=False)
         self._dirty.add(path.parent)
+
+    def write_in_place(self, path: Path, data: bytes) -> None:
+        """Write `data` into an existing file that cannot be replaced (a kernel setting under /proc/sys)."""
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise host_error("write", path, exc) from exc
+
+    def read_only(self, path: Path) -> bool:
+        """Whether the filesystem holding `path` is mounted read-only (/proc/sys in a container)."""
+        try:
+            return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        except OSError as exc:
+            raise host_error("inspect", path, exc) from exc
 
     def sync(self) -> None:
         """Make the renames done so far durable: one fsync per directory written in."""

@@ -1,0 +1,17 @@
+"""What every provider is built with besides the system: the agent's options, and where remarks go."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Takes remarks that are not failures (what a provider leaves alone under --root, a read-only /proc/sys).
+Note = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """What the agent's configuration tells providers: extra apt arguments (agent.yaml `apt.options`,
+    then TEND_APT_OPTIONS)."""
+
+    apt_options: tuple[str, ...] = ()
