@@ -59,6 +59,11 @@ class Runner:
         targets = self.catalog.refresh_targets()
         for resource in self.catalog.resources.values():
             resource.bind(self.providers)
+        # Directories owned by other users are entered only for the catalog's own files and users (§8.6).
+        self.system.trust(
+            paths=[r.path for r in self.catalog.resources.values() if r.type_name == "file"],
+            users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
+        )
         if not self.noop:
             self._clean_temps()
         for rid in self.catalog.order:

@@ -23,6 +23,9 @@ class Memory(dict):
     def sync(self) -> None:
         """As System.sync: the runner makes changes durable before it records them."""
 
+    def trust(self, *, paths: Any = (), users: Any = ()) -> None:
+        """As System.trust: the runner names the catalog's files and users before it applies anything."""
+
 
 class Fake(Resource):
     type_name: ClassVar[str] = "fake"
