@@ -68,7 +68,7 @@ class StatePaths:
 
     @property
     def lock(self) -> Path:
-        return Path("/run/tend.lock") if self.root == DEFAULT_STATE_DIR else self.root / "tend.lock"
+        return Path("/run/tend/lock") if self.root == DEFAULT_STATE_DIR else self.root / "lock"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ def _init(args: argparse.Namespace, settings) -> int:
     from agent.secrets.gpg import GnuPG
 
     name = args.name or socket.gethostname().split(".")[0]
+    settings.state.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # the state dir is private (issue 20)
     gnupg = GnuPG(settings.state.gnupg)
     existing = gnupg.fingerprints(secret=True)
     if existing:

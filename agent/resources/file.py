@@ -180,7 +180,9 @@ class File(Resource[None]):
             # An unmanaged owner, group or mode stays what it was on the file being replaced.
             uid = state.uid if uid is None else uid
             gid = state.gid if gid is None else gid
-        mode = self._mode() or (f"{state.mode:04o}" if state is not None else DEFAULT_MODE)
+        # Only a file passes its mode on: a link's own is 0777, and would make the new file writable by all.
+        kept = state is not None and state.kind is FileKind.FILE
+        mode = self._mode() or (f"{state.mode:04o}" if kept else DEFAULT_MODE)
         system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
 
     def _validator(self, system: Host) -> Callable[[Path], None] | None:

@@ -58,6 +58,11 @@ class Runner:
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
         targets = self.catalog.refresh_targets()
+        # Directories owned by other users are entered only for the catalog's own files and users (§8.6).
+        self.system.trust(
+            paths=[r.path for r in self.catalog.resources.values() if r.type_name == "file"],
+            users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
+        )
         if not self.noop:
             self._clean_temps()
         for rid in self.catalog.order:

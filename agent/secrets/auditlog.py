@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import HostError
+from agent.system import files
 
 GENESIS = "0" * 64
 HEAD_SUFFIX = ".head"
@@ -64,7 +65,7 @@ class AuditLog:
             finally:
                 os.close(fd)
             count = before + len(written)
-            self.head_path.write_text(json.dumps({"lines": count, "head": prev}) + "\n")
+            files.write_atomic(self.head_path, (json.dumps({"lines": count, "head": prev}) + "\n").encode(), mode=0o600)
         except OSError as error:
             raise HostError(f"cannot append to the audit log: {error.strerror}", subject=str(self.path)) from None
         return written

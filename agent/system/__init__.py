@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from agent.errors import TendError
 from agent.system import commands, files
 from agent.system._oserror import host_error
 from agent.system.accounts import Accounts, Group, User
@@ -16,7 +18,7 @@ from agent.system.bucket import Bucket
 from agent.system.commands import CommandResult
 from agent.system.files import FileKind, FileState
 from agent.system.lock import RunLock
-from agent.system.paths import Root
+from agent.system.paths import Root, Walker, split_managed
 
 __all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Host", "Root", "RunLock", "System"]
 
@@ -29,6 +31,7 @@ class Host(Protocol):
 
     def resolve(self, managed: str, *, follow: bool = False) -> Path: ...
     def changed(self) -> None: ...
+    def trust(self, *, paths: Iterable[str] = (), users: Iterable[str] = ()) -> None: ...
     def sync(self) -> None: ...
     def run(
         self,
@@ -76,14 +79,29 @@ class Host(Protocol):
     def cleanup_stale_temps(self, directory: Path) -> list[Path]: ...
 
 
+def _walked(function: Callable[..., Any]) -> Any:
+    """A function of agent.system.files as a System method that walks paths with the System's walker."""
+
+    @functools.wraps(function)
+    def method(self: System, *args: Any, **kwargs: Any) -> Any:
+        return function(*args, walker=self.walker, **kwargs)
+
+    return method
+
+
 class System:
     """What resources and providers need of the host: paths under the root, commands, files, accounts.
 
     Managed paths are `str` ("/etc/motd"); `resolve` turns them into host `Path`s, which the file
-    methods take. Backups go to `bucket` (None: no backups are kept).
+    methods take. Backups go to `bucket` (None: no backups are kept). The file methods walk host
+    paths from the root without following links, and enter a directory owned by another user than
+    root (or the user tend runs as) only when `trust` was told of it or of its owner.
     """
 
-    __slots__ = ("_commands", "_dirty", "_resolved", "accounts", "bucket", "command_timeout", "root")
+    __slots__ = (
+        "_commands", "_dirty", "_resolved", "_trusted_dirs", "_trusted_users", "accounts", "bucket",
+        "command_timeout", "root", "walker",
+    )  # fmt: skip
 
     def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
         self.root = root
@@ -93,6 +111,31 @@ class System:
         self._commands: dict[str, bool] = {}
         self._resolved: dict[tuple[str, bool], Path] = {}
         self._dirty: set[Path] = set()
+        self._trusted_dirs: frozenset[Path] = frozenset()
+        self._trusted_users: frozenset[str] = frozenset()
+        self.walker = Walker(root.path, self._refusal)
+
+    def trust(self, *, paths: Iterable[str] = (), users: Iterable[str] = ()) -> None:
+        """Let file operations enter directories owned by other users: those at the managed `paths`, and
+        any owned by one of `users` (DESIGN §8.6). The runner passes the catalog's file paths and users.
+        """
+        dirs = {self.root.path.joinpath(*split_managed(p)) for p in paths}
+        for managed in paths:
+            try:
+                dirs.add(self.resolve(managed))
+            except TendError:
+                continue  # a link in the way is reported when the resource itself is applied
+        self._trusted_dirs, self._trusted_users = frozenset(dirs), frozenset(users)
+
+    def _refusal(self, directory: Path, uid: int) -> str | None:
+        """None when `directory`, owned by `uid`, may be entered; else why not (Walker's question)."""
+        if directory in self._trusted_dirs:
+            return None
+        owner = self.user_name(uid)
+        if owner is not None and owner in self._trusted_users:
+            return None
+        who = f"user {owner}" if owner else f"uid {uid}"
+        return f"owned by {who}, who is not a user of the catalog (declare user:{owner or uid} or this directory)"
 
     def __repr__(self) -> str:
         return f"System({self.root!r}, {self.bucket!r})"
@@ -195,7 +238,9 @@ class System:
         validate: Callable[[Path], None] | None = None,
     ) -> None:
         """files.write_atomic, its directory's fsync batched until sync() (the runner calls it)."""
-        files.write_atomic(path, data, mode=mode, uid=uid, gid=gid, validate=validate, sync_dir=False)
+        files.write_atomic(
+            path, data, mode=mode, uid=uid, gid=gid, validate=validate, sync_dir=False, walker=self.walker
+        )
         self._dirty.add(path.parent)
 
     def write_in_place(self, path: Path, data: bytes) -> None:
@@ -222,13 +267,17 @@ class System:
             files.fsync_dir(directory)
         self._dirty.clear()
 
-    symlink_atomic = staticmethod(files.symlink_atomic)
-    read_state = staticmethod(files.read_state)
-    read_bytes = staticmethod(files.read_bytes)
-    file_digest = staticmethod(files.file_digest)
-    ensure_directory = staticmethod(files.ensure_directory)
-    remove = staticmethod(files.remove)
-    set_mode = staticmethod(files.set_mode)
-    set_owner = staticmethod(files.set_owner)
+    def cleanup_stale_temps(self, directory: Path) -> list[Path]:
+        """files.cleanup_stale_temps, walked from the root for a directory inside it (tend's own state is not)."""
+        inside = directory.is_relative_to(self.root.path)
+        return files.cleanup_stale_temps(directory, walker=self.walker if inside else None)
+
+    symlink_atomic = _walked(files.symlink_atomic)
+    read_state = _walked(files.read_state)
+    read_bytes = _walked(files.read_bytes)
+    file_digest = _walked(files.file_digest)
+    ensure_directory = _walked(files.ensure_directory)
+    remove = _walked(files.remove)
+    set_mode = _walked(files.set_mode)
+    set_owner = _walked(files.set_owner)
     fsync_dir = staticmethod(files.fsync_dir)
-    cleanup_stale_temps = staticmethod(files.cleanup_stale_temps)

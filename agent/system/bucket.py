@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import stat
 from pathlib import Path
 
 from agent.errors import HostError
 from agent.system import files
 from agent.system._oserror import host_error
+from agent.system.files import FileKind
+from agent.system.paths import Walker
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 SENSITIVE_MODE = 0o600
@@ -21,13 +22,16 @@ DIRECTORY_MODE = 0o700
 class Bucket:
     """Backups at `<directory>/<sha256[:2]>/<sha256>`; directories are created 0700 on the first put.
 
-    Storing the same content twice stores it once; once stored as sensitive it stays 0600.
+    Storing the same content twice stores it once; once stored as sensitive it stays 0600. Below
+    `directory` (itself refused when it is a link) nothing is followed: every read, write and mkdir
+    walks from it with O_NOFOLLOW.
     """
 
-    __slots__ = ("directory",)
+    __slots__ = ("_walker", "directory")
 
     def __init__(self, directory: Path):
         self.directory = directory
+        self._walker = Walker(directory)
 
     def __repr__(self) -> str:
         return f"Bucket({str(self.directory)!r})"
@@ -37,13 +41,15 @@ class Bucket:
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         mode = SENSITIVE_MODE if sensitive else PLAIN_MODE
-        state = files.read_state(path)
+        state = files.read_state(path, walker=self._walker)
         if state is None:
-            self._ensure_directory(self.directory)
-            self._ensure_directory(path.parent)
-            files.write_atomic(path, data, mode=mode)
+            self._ensure_base()
+            files.ensure_directory(path.parent, DIRECTORY_MODE, walker=self._walker)
+            files.write_atomic(path, data, mode=mode, walker=self._walker)
+        elif state.kind is not FileKind.FILE:
+            raise HostError(f"cannot back up: a {state.kind} is in the way in the bucket", subject=str(path))
         elif state.mode & ~mode:
-            files.set_mode(path, state.mode & mode)
+            files.set_mode(path, state.mode & mode, walker=self._walker)
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -51,23 +57,29 @@ class Bucket:
         path = self._path(digest)
         if not self.has(digest):
             raise HostError(f"no backup with this digest in {self.directory}", subject=digest)
-        return files.read_bytes(path)
+        return files.read_bytes(path, walker=self._walker)
 
     def has(self, digest: str) -> bool:
-        return files.read_state(self._path(digest)) is not None
+        return files.read_state(self._path(digest), walker=self._walker) is not None
 
     def _path(self, digest: str) -> Path:
         if not _DIGEST.match(digest):
             raise HostError("not a sha256 hex digest", subject=digest)
         return self.directory / digest[:2] / digest
 
-    @staticmethod
-    def _ensure_directory(path: Path) -> None:
-        """mkdir -p `path`, then make sure it is 0700 or tighter (missing parents get the default mode)."""
+    def _ensure_base(self) -> None:
+        """mkdir -p the bucket (a new state directory above it is 0700 too), then make sure it is a 0700 directory."""
+        path = self.directory
         try:
-            os.makedirs(path, DIRECTORY_MODE, exist_ok=True)
-            st = os.lstat(path)
+            os.makedirs(path.parent, DIRECTORY_MODE, exist_ok=True)
+            os.mkdir(path, DIRECTORY_MODE)
+        except FileExistsError:
+            pass
         except OSError as exc:
             raise host_error("create directory", path, exc) from exc
-        if stat.S_IMODE(st.st_mode) & ~DIRECTORY_MODE:
+        state = files.read_state(path)
+        if state is None or state.kind is not FileKind.DIRECTORY:
+            found = f"a {state.kind}" if state else "nothing"
+            raise HostError(f"the bucket must be a directory, {found} is there", subject=str(path))
+        if state.mode & ~DIRECTORY_MODE:
             files.set_mode(path, DIRECTORY_MODE)

@@ -1,4 +1,8 @@
-"""File operations on host paths (already resolved by Root): atomic writes and links, state, owner, mode."""
+"""File operations on host paths (already resolved by Root): atomic writes and links, state, owner, mode.
+
+Each operation opens the path's directory through a `Walker` (by default anchored at that
+directory itself) and acts relative to that descriptor, never following a link in the final name.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +23,7 @@ from typing import TypeVar
 
 from agent.errors import HostError
 from agent.system._oserror import host_error
+from agent.system.paths import Walker
 
 _TEMP_SUFFIX = ".tend-"
 _TEMP_NAME = re.compile(r"^\..+\.tend-[0-9a-f]{6}$")
@@ -26,6 +31,10 @@ _TEMP_NAME = re.compile(r"^\..+\.tend-[0-9a-f]{6}$")
 _TEMP_STEM_MAX = 200
 _CHUNK = 1 << 20
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Non-blocking: a FIFO put where a file was expected must not hang the run.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_INODE_FLAGS = os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC
+_ANCHORED = Walker(None)
 _T = TypeVar("_T")
 
 
@@ -57,6 +66,7 @@ def write_atomic(
     gid: int | None = None,
     validate: Callable[[Path], None] | None = None,
     sync_dir: bool = True,
+    walker: Walker | None = None,
 ) -> None:
     """Replace `path` with `data` so that readers see the old or the new content, never a part.
 
@@ -68,51 +78,49 @@ def write_atomic(
     fails, the temp file is removed, `path` keeps its old content and the error propagates (an
     OSError as HostError naming `path`).
     """
-    fd, temp = _create_temp(path, lambda name: os.open(name, _CREATE_FLAGS, 0o600))
-    try:
+    with _at(walker, path, "write") as (directory, name):
+        fd, temp = _create_temp(path, lambda t: os.open(t, _CREATE_FLAGS, 0o600, dir_fd=directory))
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if uid is not None or gid is not None:
-                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-            # After fchown, which clears setuid/setgid bits.
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if validate is not None:
-            validate(temp)
-        os.replace(temp, path)
-    except BaseException as exc:
-        _discard(temp)
-        if isinstance(exc, OSError):
-            raise host_error("write", path, exc) from exc
-        raise
-    if sync_dir:
-        fsync_dir(path.parent)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if uid is not None or gid is not None:
+                    os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+                # After fchown, which clears setuid/setgid bits.
+                os.fchmod(fd, mode)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if validate is not None:
+                validate(path.with_name(temp))
+            os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException as exc:
+            _discard(directory, temp)
+            if isinstance(exc, OSError):
+                raise host_error("write", path, exc) from exc
+            raise
+        if sync_dir:
+            _fsync_at(directory, path.parent)
 
 
-def symlink_atomic(target: str, path: Path) -> None:
+def symlink_atomic(target: str, path: Path, *, walker: Walker | None = None) -> None:
     """Make `path` a symlink to `target`, replacing a file or link there in one rename."""
-
-    def make(name: Path) -> None:
-        os.symlink(target, name)
-
-    _, temp = _create_temp(path, make)
-    try:
-        os.replace(temp, path)
-    except OSError as exc:
-        _discard(temp)
-        raise host_error("link", path, exc) from exc
-    fsync_dir(path.parent)
+    with _at(walker, path, "link") as (directory, name):
+        _, temp = _create_temp(path, lambda t: os.symlink(target, t, dir_fd=directory))
+        try:
+            os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
+        except OSError as exc:
+            _discard(directory, temp)
+            raise host_error("link", path, exc) from exc
+        _fsync_at(directory, path.parent)
 
 
-def _create_temp(path: Path, create: Callable[[Path], _T]) -> tuple[_T, Path]:
+def _create_temp(path: Path, create: Callable[[str], _T]) -> tuple[_T, str]:
     """Create a fresh `.{name}.tend-XXXXXX` next to `path` with `create` (which must fail if it exists)."""
     stem = path.name[:_TEMP_STEM_MAX]
     while True:
-        temp = path.with_name(f".{stem}{_TEMP_SUFFIX}{secrets.token_hex(3)}")
+        temp = f".{stem}{_TEMP_SUFFIX}{secrets.token_hex(3)}"
         try:
             return create(temp), temp
         except FileExistsError:
@@ -121,135 +129,224 @@ def _create_temp(path: Path, create: Callable[[Path], _T]) -> tuple[_T, Path]:
             raise host_error("write", path, exc) from exc
 
 
-def _discard(temp: Path) -> None:
+def _discard(directory: int, name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
+        os.unlink(name, dir_fd=directory)
 
 
-def cleanup_stale_temps(directory: Path) -> list[Path]:
+@contextlib.contextmanager
+def _at(walker: Walker | None, path: Path, action: str) -> Iterator[tuple[int, str]]:
+    """The directory holding `path` (a descriptor reached by `walker`) and `path`'s name in it."""
+    try:
+        directory = (walker or _ANCHORED).open_directory(path.parent)
+    except OSError as exc:
+        raise host_error(action, path, exc) from exc
+    try:
+        yield directory, path.name
+    finally:
+        os.close(directory)
+
+
+def cleanup_stale_temps(directory: Path, *, walker: Walker | None = None) -> list[Path]:
     """Remove the temp files and links a killed run left in `directory`; returns them, sorted.
 
-    Runs are serialized by the run lock, so any temp file found while holding it is stale.
+    Runs are serialized by the run lock, so any temp file found while holding it is stale. A
+    directory the walker refuses to enter holds none: tend never wrote there.
     """
-    removed = []
     try:
-        entries = sorted(os.scandir(directory), key=lambda e: e.name)
-    except FileNotFoundError:
+        fd = (walker or _ANCHORED).open_directory(directory)
+    except HostError:
         return []
     except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return []
         raise host_error("list", directory, exc) from exc
-    for entry in entries:
-        if _TEMP_NAME.match(entry.name) and not entry.is_dir(follow_symlinks=False):
-            _discard(Path(entry.path))
-            removed.append(Path(entry.path))
+    removed = []
+    try:
+        listing = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+        try:
+            entries = sorted(os.scandir(listing), key=lambda e: e.name)
+        finally:
+            os.close(listing)
+        for entry in entries:
+            if _TEMP_NAME.match(entry.name) and not entry.is_dir(follow_symlinks=False):
+                _discard(fd, entry.name)
+                removed.append(directory / entry.name)
+    except OSError as exc:
+        raise host_error("list", directory, exc) from exc
+    finally:
+        os.close(fd)
     return removed
 
 
-def read_state(path: Path) -> FileState | None:
+def read_state(path: Path, *, walker: Walker | None = None) -> FileState | None:
     """The lstat of `path` (a link is described, not followed), or None when it does not exist."""
     try:
-        st = os.lstat(path)
+        directory = (walker or _ANCHORED).open_directory(path.parent)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise host_error("inspect", path, exc) from exc
-    target = None
-    if stat.S_ISREG(st.st_mode):
-        kind = FileKind.FILE
-    elif stat.S_ISDIR(st.st_mode):
-        kind = FileKind.DIRECTORY
-    elif stat.S_ISLNK(st.st_mode):
-        kind, target = FileKind.LINK, os.readlink(path)
-    else:
-        kind = FileKind.OTHER
-    return FileState(kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size, target)
+    try:
+        st = os.stat(path.name, dir_fd=directory, follow_symlinks=False)
+        target = os.readlink(path.name, dir_fd=directory) if stat.S_ISLNK(st.st_mode) else None
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise host_error("inspect", path, exc) from exc
+    finally:
+        os.close(directory)
+    return FileState(_kind(st.st_mode), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, st.st_size, target)
 
 
-def read_bytes(path: Path) -> bytes:
+def _kind(st_mode: int) -> FileKind:
+    if stat.S_ISREG(st_mode):
+        return FileKind.FILE
+    if stat.S_ISDIR(st_mode):
+        return FileKind.DIRECTORY
+    return FileKind.LINK if stat.S_ISLNK(st_mode) else FileKind.OTHER
+
+
+def read_bytes(path: Path, *, walker: Walker | None = None) -> bytes:
     """The content of the file at `path`; a symlink there is refused (resolve it with follow=True)."""
-    with _open_nofollow(path) as f:
+    with _open_file(path, walker) as f:
         return f.read()
 
 
-def file_digest(path: Path) -> str:
+def file_digest(path: Path, *, walker: Walker | None = None) -> str:
     """The sha256 of the file at `path` as hex, read in chunks; a symlink there is refused."""
     digest = hashlib.sha256()
-    with _open_nofollow(path) as f:
+    with _open_file(path, walker) as f:
         while chunk := f.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
 
 
-def _open_nofollow(path: Path) -> io.BufferedReader:
-    try:
-        return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), "rb")
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise HostError("cannot read: is a symbolic link", subject=str(path)) from exc
-        raise host_error("read", path, exc) from exc
-
-
-def ensure_directory(path: Path, mode: int, uid: int | None = None, gid: int | None = None) -> None:
-    """Make `path` a directory with this mode and owner; its parent must exist."""
-    state = read_state(path)
-    if state is None:
+def _open_file(path: Path, walker: Walker | None) -> io.BufferedReader:
+    with _at(walker, path, "read") as (directory, name):
         try:
-            # Created closed, opened up by set_mode once its owner is right.
-            os.mkdir(path, 0o700)
+            fd = os.open(name, _READ_FLAGS, dir_fd=directory)
         except OSError as exc:
-            raise host_error("create directory", path, exc) from exc
-        fsync_dir(path.parent)
+            if exc.errno == errno.ELOOP:
+                raise HostError("cannot read: is a symbolic link", subject=str(path)) from exc
+            raise host_error("read", path, exc) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise HostError("cannot read: not a regular file", subject=str(path))
+    return os.fdopen(fd, "rb")
+
+
+def ensure_directory(
+    path: Path, mode: int, uid: int | None = None, gid: int | None = None, *, walker: Walker | None = None
+) -> None:
+    """Make `path` a directory with this mode and owner; its parent must exist."""
+    state = read_state(path, walker=walker)
+    if state is None:
+        with _at(walker, path, "create directory") as (directory, name):
+            try:
+                # Created closed, opened up by set_mode once its owner is right.
+                os.mkdir(name, 0o700, dir_fd=directory)
+            except OSError as exc:
+                raise host_error("create directory", path, exc) from exc
+            _fsync_at(directory, path.parent)
     elif state.kind is not FileKind.DIRECTORY:
         raise HostError(f"cannot create directory: a {state.kind} is in the way", subject=str(path))
     if uid is not None or gid is not None:
-        set_owner(path, uid, gid)
-    set_mode(path, mode)
+        set_owner(path, uid, gid, walker=walker)
+    set_mode(path, mode, walker=walker)
 
 
-def remove(path: Path, *, recursive: bool = False) -> bool:
+def remove(path: Path, *, recursive: bool = False, walker: Walker | None = None) -> bool:
     """Remove the file, link or empty directory at `path`; True when something was removed.
 
     A directory with content is removed only with `recursive=True` (links inside are not followed).
     """
-    state = read_state(path)
+    state = read_state(path, walker=walker)
     if state is None:
         return False
-    try:
-        if state.kind is not FileKind.DIRECTORY:
-            os.unlink(path)
-        elif recursive:
-            shutil.rmtree(path)
-        else:
-            os.rmdir(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOTEMPTY:
-            raise HostError("cannot remove: directory not empty (needs recursive)", subject=str(path)) from exc
-        raise host_error("remove", path, exc) from exc
-    fsync_dir(path.parent)
+    with _at(walker, path, "remove") as (directory, name):
+        try:
+            if state.kind is not FileKind.DIRECTORY:
+                os.unlink(name, dir_fd=directory)
+            elif recursive:
+                shutil.rmtree(name, dir_fd=directory)
+            else:
+                os.rmdir(name, dir_fd=directory)
+        except OSError as exc:
+            if exc.errno == errno.ENOTEMPTY:
+                raise HostError("cannot remove: directory not empty (needs recursive)", subject=str(path)) from exc
+            raise host_error("remove", path, exc) from exc
+        _fsync_at(directory, path.parent)
     return True
 
 
-def set_mode(path: Path, mode: int) -> None:
+def set_mode(path: Path, mode: int, *, walker: Walker | None = None) -> None:
     """chmod `path` (not through a symlink: a link has no mode of its own on Linux)."""
-    state = read_state(path)
-    if state is not None and state.kind is FileKind.LINK:
-        raise HostError("cannot set the mode of a symbolic link", subject=str(path))
+    with _at(walker, path, "set mode") as (directory, name), _inode(directory, name, path, "set mode") as (fd, st):
+        if stat.S_ISLNK(st.st_mode):
+            raise HostError("cannot set the mode of a symbolic link", subject=str(path))
+        _chmod(fd, mode, path)
+
+
+def set_owner(path: Path, uid: int | None, gid: int | None, *, walker: Walker | None = None) -> None:
+    """lchown `path` (a link itself, not its target), keeping setuid/setgid bits that chown clears."""
+    ids = (-1 if uid is None else uid, -1 if gid is None else gid)
+    with _at(walker, path, "set owner") as (directory, name), _inode(directory, name, path, "set owner") as (fd, st):
+        try:
+            if stat.S_ISLNK(st.st_mode):
+                os.chown(name, *ids, dir_fd=directory, follow_symlinks=False)
+                return
+            os.chown(_proc(fd), *ids)
+        except OSError as exc:
+            raise host_error("set owner", path, exc) from exc
+        special = stat.S_IMODE(st.st_mode) & (stat.S_ISUID | stat.S_ISGID)
+        if special and stat.S_ISREG(st.st_mode):
+            _chmod(fd, stat.S_IMODE(st.st_mode), path)
+
+
+@contextlib.contextmanager
+def _inode(directory: int, name: str, path: Path, action: str) -> Iterator[tuple[int, os.stat_result]]:
+    """An O_PATH descriptor of `name` itself (a link is not followed) and its stat.
+
+    A regular file with other hard links in a directory owned by another user is refused: that
+    user may have linked a file of root's there, to have tend chmod or chown it.
+    """
     try:
-        os.chmod(path, mode)
+        fd = os.open(name, _INODE_FLAGS, dir_fd=directory)
+    except OSError as exc:
+        raise host_error(action, path, exc) from exc
+    try:
+        st = os.fstat(fd)
+        owner = os.fstat(directory).st_uid
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 and owner not in (0, os.geteuid()):
+            raise HostError(
+                f"cannot {action}: the file has other hard links and its directory is owned by uid {owner}",
+                subject=str(path),
+            )
+        yield fd, st
+    finally:
+        os.close(fd)
+
+
+def _proc(fd: int) -> str:
+    """The path through which a change reaches exactly the inode of an O_PATH descriptor (as glibc does)."""
+    return f"/proc/self/fd/{fd}"
+
+
+def _chmod(fd: int, mode: int, path: Path) -> None:
+    try:
+        os.chmod(_proc(fd), mode)
     except OSError as exc:
         raise host_error("set mode", path, exc) from exc
 
 
-def set_owner(path: Path, uid: int | None, gid: int | None) -> None:
-    """lchown `path` (a link itself, not its target), keeping setuid/setgid bits that chown clears."""
+def _fsync_at(directory: int, path: Path) -> None:
+    """fsync the directory behind an O_PATH descriptor (`path` names it in errors)."""
     try:
-        before = os.lstat(path)
-        os.lchown(path, -1 if uid is None else uid, -1 if gid is None else gid)
-        special = stat.S_IMODE(before.st_mode) & (stat.S_ISUID | stat.S_ISGID)
-        if special and stat.S_ISREG(before.st_mode):
-            os.chmod(path, stat.S_IMODE(before.st_mode))
+        fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory)
     except OSError as exc:
-        raise host_error("set owner", path, exc) from exc
+        raise host_error("sync directory", path, exc) from exc
+    _fsync(fd, path)
 
 
 def fsync_dir(path: Path) -> None:
@@ -258,6 +355,10 @@ def fsync_dir(path: Path) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError as exc:
         raise host_error("sync directory", path, exc) from exc
+    _fsync(fd, path)
+
+
+def _fsync(fd: int, path: Path) -> None:
     try:
         os.fsync(fd)
     except OSError as exc:

@@ -1,10 +1,12 @@
-"""`--root`, implemented once: maps managed absolute paths to host paths, resolving symlinks as chroot would."""
+"""`--root`, implemented once: maps managed paths to host paths, and walks host paths without following links."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import HostError
@@ -12,6 +14,11 @@ from agent.system._oserror import host_error, is_missing
 
 # The kernel's own limit (MAXSYMLINKS) on links followed while resolving one path.
 _MAX_LINKS = 40
+_WALK_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_ANCHOR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC
+# Given a directory owned by another user than root or us (its host path, its owner): None to enter
+# it, or why not ("owned by alice, …").
+Refusal = Callable[[Path, int], str | None]
 
 
 class Root:
@@ -63,7 +70,7 @@ class Root:
                     resolved.pop()
                 continue
             candidate = os.path.join(base, *resolved, name)
-            target = _link_target(candidate) if pending or follow else None
+            target = _trusted_link_target(candidate) if pending or follow else None
             if target is None:
                 resolved.append(name)
                 continue
@@ -88,13 +95,87 @@ def split_managed(managed: str) -> list[str]:
     return parts
 
 
-def _link_target(path: str) -> str | None:
-    """The target of `path` when it is a symlink, else None (also when it does not exist)."""
+def _trusted_link_target(path: str) -> str | None:
+    """The target of `path` when it is a symlink owned by root or us, else None (also when it does not exist)."""
     try:
-        if not stat.S_ISLNK(os.lstat(path).st_mode):
+        st = os.lstat(path)
+        if not stat.S_ISLNK(st.st_mode):
             return None
+        if st.st_uid not in _trusted_owners():
+            raise HostError(
+                f"refusing to follow a symbolic link owned by uid {st.st_uid} (only links owned by root or by "
+                "the user tend runs as are followed)",
+                subject=path,
+            )
         return os.readlink(path)
     except OSError as e:
         if is_missing(e):
             return None
         raise host_error("resolve", path, e) from e
+
+
+def _trusted_owners() -> tuple[int, int]:
+    return (0, os.geteuid())
+
+
+class Walker:
+    """Opens host paths one component at a time from `base`, never following a link (DESIGN §8.6).
+
+    Every directory below `base` is opened with O_NOFOLLOW relative to the one before, so a
+    component swapped for a symlink after it was resolved is refused instead of followed. A
+    directory owned by another user than root or us is entered only when `refusal(path, uid)` is
+    None (System asks the catalog). `base` itself is trusted as given; `Walker(None)` anchors every
+    walk at the path's own directory (tend's own state files, in directories it keeps 0700).
+    """
+
+    __slots__ = ("base", "refusal")
+
+    def __init__(self, base: Path | None, refusal: Refusal = lambda path, uid: f"owned by uid {uid}"):
+        self.base = base
+        self.refusal = refusal
+
+    def __repr__(self) -> str:
+        return f"Walker({str(self.base) if self.base else None!r})"
+
+    def open_directory(self, directory: Path) -> int:
+        """An O_PATH descriptor of `directory` (the caller closes it); OSError when a component is missing."""
+        base = self.base
+        if base is None or not directory.is_relative_to(base):
+            if base is not None and directory != base.parent:  # the parent of the root itself is fine
+                raise HostError(f"is outside the root {base}", subject=str(directory))
+            return os.open(directory, _ANCHOR_FLAGS)
+        fd = os.open(base, _ANCHOR_FLAGS)
+        current = base
+        for name in directory.relative_to(base).parts:
+            current = current / name
+            try:
+                child = self._step(fd, name, current)
+            finally:
+                os.close(fd)
+            fd = child
+        return fd
+
+    def _step(self, fd: int, name: str, current: Path) -> int:
+        """Open `name` in `fd` as a directory, without following it, when its owner may be trusted."""
+        try:
+            child = os.open(name, _WALK_FLAGS, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(fd, name):
+                raise HostError("refusing a symbolic link where a directory is expected", subject=str(current)) from exc
+            raise
+        try:
+            owner = os.fstat(child).st_uid
+            refused = None if owner in _trusted_owners() else self.refusal(current, owner)
+            if refused is not None:
+                raise HostError(f"refusing to enter a directory {refused}", subject=str(current))
+        except BaseException:
+            os.close(child)
+            raise
+        return child
+
+
+def _is_link(fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False

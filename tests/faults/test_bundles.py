@@ -304,7 +304,7 @@ def test_a_pull_killed_while_the_lock_is_held_leaves_the_lock_free(world: World)
     world.origin.commit(control_files(world.out, "one\n"))
     child = subprocess.Popen(world.agent.argv("pull"), cwd=PROJECT, env=tend_env(),
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    lock = world.agent.state / "tend.lock"
+    lock = world.agent.state / "lock"
     wait_for(lambda: lock.exists() and lock.read_text(), what="the pull to take the lock")
     child.send_signal(signal.SIGKILL)
     child.wait()

@@ -29,7 +29,7 @@ def slow_site(site: Site, out: Path, seconds: float = 1.0) -> None:
 
 
 def holder_pid(site: Site) -> str:
-    path = site.state / "tend.lock"
+    path = site.state / "lock"
     return path.read_text().split()[0] if path.exists() and path.read_text() else ""
 
 

@@ -131,7 +131,7 @@ def snapshot(state: Path) -> dict[str, bytes]:
 
 STATE_SCRIPT = """{prelude}
 mkdir -p {state}
-mount -t tmpfs -o {limit} tmpfs {state}
+mount -t tmpfs -o {limit},mode=0700 tmpfs {state}
 tend first {argv} --fact gen=1
 cp -a {state} "$OUT/before"
 {fill}
@@ -169,7 +169,7 @@ def test_a_full_state_dir_refuses_the_run_and_keeps_earlier_records(site: Site, 
     full = outputs(out, "full")
     assert full.returncode == 1, full
     assert full.stdout == ""
-    assert f"{site.state}/tend.lock: cannot take the lock: no space left on device" in full.stderr
+    assert f"{site.state}/lock: cannot take the lock: no space left on device" in full.stderr
     assert (work / "motd").read_text() == "1\n" and not (work / "new2").exists()
     assert (work / "exec.log").read_text() == "1\n"
     # What earlier runs recorded is intact, and readable.

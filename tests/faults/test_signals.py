@@ -56,10 +56,10 @@ def test_a_signal_finishes_the_resource_in_hand_and_skips_the_rest(
     # The same report is stored, and the lock is free (and names nobody).
     stored = json.loads((host_site.state / "reports" / "last_run.json").read_text())
     assert stored["run_id"] == run.report["run_id"] and stored["interrupted"] is True
-    lock = RunLock(host_site.state / "tend.lock")
+    lock = RunLock(host_site.state / "lock")
     lock.acquire()
     lock.release()
-    assert (host_site.state / "tend.lock").read_text() == ""
+    assert (host_site.state / "lock").read_text() == ""
 
     # The next run converges the rest, and no refresh or drift is invented for what was skipped.
     rest = host_site.apply()
@@ -75,7 +75,7 @@ def test_a_signal_during_the_compile_changes_nothing(host_site: Site, tmp_path: 
     # A data file big enough that the compile takes a while, so the signal lands in it.
     host_site.write({"data/common.yaml": "classes: [site]\n" + "".join(f"k{i}: {i}\n" for i in range(60000))})
     child = host_site.start()
-    wait_for(lambda: (host_site.state / "tend.lock").exists() and (host_site.state / "tend.lock").read_text(),
+    wait_for(lambda: (host_site.state / "lock").exists() and (host_site.state / "lock").read_text(),
              what="the run to take the lock")  # fmt: skip
     child.send_signal(signal.SIGTERM)
     run = finish(child)

@@ -33,6 +33,9 @@ class Memory(dict[str, str]):
     def sync(self) -> None:
         """As System.sync: the runner makes changes durable before it records them."""
 
+    def trust(self, *, paths: Any = (), users: Any = ()) -> None:
+        """As System.trust: the runner names the catalog's files and users before it applies anything."""
+
 
 class Fake(Resource[None]):
     type_name: ClassVar[str] = "fake"
@@ -121,6 +124,9 @@ class FakeSystem:
 
     def changed(self) -> None:
         pass
+
+    def trust(self, *, paths: Any = (), users: Any = ()) -> None:
+        self.trusted = (list(paths), list(users))
 
     def sync(self) -> None:
         pass

@@ -22,7 +22,7 @@ def write_site(site: Site) -> None:
 
 def test_a_second_run_fails_and_names_the_holder(site: Site) -> None:
     write_site(site)
-    lock = RunLock(site.state / "tend.lock").acquire()
+    lock = RunLock(site.state / "lock").acquire()
     try:
         run = site.apply(json_report=False)
     finally:
@@ -30,7 +30,7 @@ def test_a_second_run_fails_and_names_the_holder(site: Site) -> None:
     assert run.returncode == 1
     assert run.stdout == ""
     assert f"another tend run holds the lock (pid {os.getpid()}, since " in run.stderr
-    assert "use --wait" in run.stderr and str(site.state / "tend.lock") in run.stderr
+    assert "use --wait" in run.stderr and str(site.state / "lock") in run.stderr
     assert not site.path("/etc/app.conf").exists()
     assert not (site.state / "reports").exists()
     # Once released, a run goes ahead.
@@ -39,7 +39,7 @@ def test_a_second_run_fails_and_names_the_holder(site: Site) -> None:
 
 def test_wait_proceeds_after_release(site: Site) -> None:
     write_site(site)
-    lock = RunLock(site.state / "tend.lock").acquire()
+    lock = RunLock(site.state / "lock").acquire()
     with ThreadPoolExecutor(1) as pool:
         try:
             waiting = pool.submit(site.apply, "--wait")

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import agent
+from tests.integration.system.otheruser import open_dir, other_user  # noqa: F401 - fixtures
 
 REPO = Path(agent.__file__).resolve().parents[1]
 

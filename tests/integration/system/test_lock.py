@@ -1,6 +1,7 @@
 import os
 import re
 import signal
+import stat
 import subprocess
 import threading
 from datetime import UTC, datetime
@@ -86,6 +87,67 @@ def test_lock_of_a_killed_run_is_free(tmp_path):
         assert lock.holder()[0] == str(os.getpid())
 
 
-def test_lock_in_a_missing_directory_is_a_host_error(tmp_path):
+def test_a_missing_lock_directory_is_made_0700_and_the_lock_0600(tmp_path):
+    with RunLock(tmp_path / "run" / "lock"):
+        assert mode(tmp_path / "run") == 0o700
+        assert mode(tmp_path / "run" / "lock") == 0o600
     with pytest.raises(HostError, match="cannot open the lock: no such file or directory"):
-        RunLock(tmp_path / "missing" / "tend.lock").acquire()
+        RunLock(tmp_path / "missing" / "run" / "lock").acquire()
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_an_existing_loose_lock_file_is_tightened(tmp_path):
+    (tmp_path / "lock").write_text("")
+    os.chmod(tmp_path / "lock", 0o644)
+    with RunLock(tmp_path / "lock"):
+        assert mode(tmp_path / "lock") == 0o600
+
+
+def test_a_lock_directory_that_is_a_symlink_is_refused(tmp_path):
+    (tmp_path / "real").mkdir(mode=0o700)
+    os.symlink("real", tmp_path / "run")
+    with pytest.raises(HostError) as err:
+        RunLock(tmp_path / "run" / "lock").acquire()
+    assert str(err.value) == f"{tmp_path / 'run'}: refusing a lock directory that is a symbolic link"
+    assert os.listdir(tmp_path / "real") == []
+
+
+def test_a_lock_that_is_a_symlink_is_refused(tmp_path):
+    os.symlink("elsewhere", tmp_path / "lock")
+    with pytest.raises(HostError, match="cannot open the lock: too many levels of symbolic links"):
+        RunLock(tmp_path / "lock").acquire()
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_a_lock_directory_others_can_write_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    os.chmod(tmp_path / "run", 0o777)
+    with pytest.raises(HostError) as err:
+        RunLock(tmp_path / "run" / "lock").acquire()
+    assert str(err.value) == f"{tmp_path / 'run'}: refusing a lock directory that group or others can write"
+    assert os.listdir(tmp_path / "run") == []
+
+
+def test_a_lock_directory_owned_by_another_user_is_refused(tmp_path, other_user):
+    (tmp_path / "run").mkdir(mode=0o700)
+    os.chown(tmp_path / "run", other_user.uid, other_user.gid)
+    with pytest.raises(HostError) as err:
+        RunLock(tmp_path / "run" / "lock").acquire()
+    assert str(err.value) == f"{tmp_path / 'run'}: refusing a lock directory owned by uid {other_user.uid} (not by us)"
+
+
+def test_another_user_can_neither_take_nor_create_the_lock(open_dir, other_user):
+    base = open_dir
+    lock_path = base / "run" / "lock"
+    with RunLock(lock_path):
+        pass
+    take = other_user.run(f"exec 9<'{lock_path}' && flock -n 9 && echo taken")
+    assert take.returncode != 0 and "taken" not in take.stdout
+    assert "Permission denied" in take.stderr
+    create = other_user.run(f"touch '{base / 'run' / 'other'}' || exit 3")
+    assert create.returncode == 3
+    with RunLock(lock_path):
+        pass
