@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # What the demo needs, and what the whole test suite needs besides (dpkg/apt tooling, strace for the leak
 # test, Debian's own python3 libraries for the .deb, chromium for the audit page).
 DEMO_PACKAGES := gnupg git
-DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
+DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium
 
 .PHONY: test demo bench deb deps venv lint clean bench-peers faults
 

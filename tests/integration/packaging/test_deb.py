@@ -16,8 +16,12 @@ DEBIAN_PYTHON = Path("/usr/bin/python3")
 def _debian_libraries_missing() -> str | None:
     if not DEBIAN_PYTHON.exists() or shutil.which("dpkg-deb") is None:
         return "needs Debian's /usr/bin/python3 and dpkg-deb"
-    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import yaml, jinja2, psutil"], capture_output=True)
-    return None if probe.returncode == 0 else "needs python3-yaml, python3-jinja2, python3-psutil (make deps)"
+    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import yaml, jinja2, psutil, gnupg"], capture_output=True)
+    return (
+        None
+        if probe.returncode == 0
+        else "needs python3-yaml, python3-jinja2, python3-psutil, python3-gnupg (make deps)"
+    )
 
 
 pytestmark = pytest.mark.skipif(_debian_libraries_missing() is not None, reason=str(_debian_libraries_missing()))
@@ -44,7 +48,7 @@ def field(package: Path, name: str) -> str:
 def test_control_fields(package: Path) -> None:
     assert field(package, "Package") == "tend" and field(package, "Architecture") == "all"
     depends = field(package, "Depends")
-    for dependency in ("python3-yaml", "python3-jinja2", "python3-psutil", "gnupg", "git"):
+    for dependency in ("python3-yaml", "python3-jinja2", "python3-psutil", "python3-gnupg", "gnupg", "git"):
         assert dependency in depends
 
 
