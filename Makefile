@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # test, Debian's own python3 libraries for the .deb, chromium for the audit page), and what `make deb` and its
 # test need (dpkg-buildpackage with debhelper, dh-python and bash-completion's dh addon; lintian).
 DEMO_PACKAGES := gnupg git
-DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil apt-utils passwd chromium
+DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium
 DEB_BUILD_PACKAGES := build-essential debhelper dh-python bash-completion lintian
 DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES)
 

@@ -1,4 +1,4 @@
-"""A GnuPG home driven through gpg's batch interface: plaintext only on stdin and stdout, never in argv."""
+"""A GnuPG home driven through python-gnupg: plaintext only on gpg's stdin and stdout, never in argv."""
 
 from __future__ import annotations
 
@@ -7,26 +7,51 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import HostError, SecretError
 from agent.system import commands
-from agent.system.commands import DEFAULT_ENV, CommandResult
+from agent.system.commands import DEFAULT_ENV
+
+if TYPE_CHECKING:
+    from agent.secrets.timedgpg import TimedGPG
 
 # gpg-agent's socket lives in the home; a long path breaks it, so long homes are reached by a short link.
 _MAX_HOME = 60
 KEY_ID_CACHE = "tend-key-ids.json"
 GPG_TIMEOUT = 60.0
+# --pinentry-mode loopback: a key with a passphrase fails at once instead of waiting for a pinentry.
+_OPTIONS = ("--quiet", "--pinentry-mode", "loopback")
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What gpg says of a detached signature, and what the keyring says of the key that made it."""
+
+    valid: bool  # a good signature by a key gpg still accepts
+    status: str  # python-gnupg's word for it ("signature bad", "no public key", …)
+    key_id: str | None  # the signing key's ID, as the signature names it
+    signer: str | None  # the full fingerprint of the signing key's primary key
+    key_problem: str | None = None  # "has expired" or "was revoked": the signing key, whatever `valid` says
 
 
 class GnuPG:
-    """One GnuPG home (an agent keyring, an admin's ~/.gnupg, or a throwaway one for encryption)."""
+    """One GnuPG home (an agent keyring, an admin's ~/.gnupg, or a throwaway one for encryption).
 
-    def __init__(self, home: Path, *, timeout: float = GPG_TIMEOUT):
+    Every gpg process goes through one python-gnupg object (TimedGPG), made on first need, so that a
+    run which decrypts nothing never imports python-gnupg.
+    """
+
+    def __init__(self, home: Path, *, timeout: float = GPG_TIMEOUT, binary: str = "gpg"):
         self.home = home
         self.timeout = timeout
+        self.binary = binary
         self._link: Path | None = None
+        self._gpg: TimedGPG | None = None
 
     @classmethod
     def temporary(cls) -> GnuPG:
@@ -46,20 +71,17 @@ class GnuPG:
             self._link = link
         return str(self._link)
 
-    def run(self, args: Sequence[str], *, input: bytes | None = None) -> CommandResult:
-        home = self.homedir()
-        argv = ["gpg", "--homedir", home, "--batch", "--no-tty", "--quiet", "--pinentry-mode", "loopback", *args]
-        try:
-            return commands.run(argv, input=input, env={**DEFAULT_ENV, "GNUPGHOME": home}, timeout=self.timeout)
-        except HostError as error:
-            if "not found" in error.message:
-                raise SecretError("gpg is not installed (Debian: apt-get install gnupg)") from None
-            raise
+    def driver(self) -> TimedGPG:
+        """The python-gnupg object for this home (it runs gpg once, for its version, when made)."""
+        if self._gpg is None:
+            if not self.exists:
+                raise SecretError(f"the keyring {self.home} is not a directory")
+            from agent.secrets.timedgpg import TimedGPG
 
-    def _check(self, result: CommandResult, what: str) -> CommandResult:
-        if not result.ok:
-            raise SecretError(f"{what}: gpg {result.failure()}")
-        return result
+            home = self.homedir()
+            env = {**DEFAULT_ENV, "GNUPGHOME": home}
+            self._gpg = TimedGPG(home, timeout=self.timeout, env=env, binary=self.binary, options=_OPTIONS)
+        return self._gpg
 
     def secret_key_ids(self) -> set[str]:
         """The key IDs (primary and subkeys) of the secret keys in this home."""
@@ -71,14 +93,8 @@ class GnuPG:
         cached = self._cached_ids(stamp)
         if cached is not None:
             return cached
-        result = self._check(
-            self.run(["--with-colons", "--list-secret-keys"]), f"cannot list the secret keys in {self.home}"
-        )
-        ids = {
-            line.split(":")[4].upper()
-            for line in result.stdout.decode(errors="replace").splitlines()
-            if line.startswith(("sec:", "ssb:"))
-        }
+        keys = self._list(secret=True, what=f"cannot list the secret keys in {self.home}")
+        ids = {key["keyid"].upper() for key in keys} | {sub[0].upper() for key in keys for sub in key["subkeys"]}
         with contextlib.suppress(OSError):
             (self.home / KEY_ID_CACHE).write_text(json.dumps({"stamp": stamp, "ids": sorted(ids)}))
         return ids
@@ -103,50 +119,91 @@ class GnuPG:
             return None
         return {str(key_id) for key_id in cache["ids"]}
 
+    def _list(self, *, secret: bool, what: str, keys: Sequence[str] = ()) -> Any:
+        listing = self.driver().list_keys(secret=secret, keys=list(keys) or None)
+        if listing.returncode != 0:
+            raise SecretError(f"{what}: gpg {_failure(listing)}")
+        return listing
+
     def fingerprints(self, *, secret: bool) -> list[str]:
+        """The primary keys' fingerprints, in keyring order."""
         if not self.exists:
             return []
-        listing = "--list-secret-keys" if secret else "--list-keys"
-        result = self._check(self.run(["--with-colons", listing]), "cannot list the keys")
-        lines = result.stdout.decode(errors="replace").splitlines()
-        return [lines[i + 1].split(":")[9] for i, ln in enumerate(lines[:-1]) if ln.startswith(("sec:", "pub:"))]
+        return [key["fingerprint"] for key in self._list(secret=secret, what="cannot list the keys")]
 
     def decrypt(self, message: bytes) -> bytes:
-        result = self.run(["--decrypt"], input=message)
-        if not result.ok:
-            raise SecretError(f"gpg could not decrypt it: {result.failure()}")
-        return result.stdout
+        """One gpg process: the message on its stdin, the plaintext from its stdout."""
+        result = self.driver().decrypt(message)
+        if not result.ok or result.returncode != 0:
+            raise SecretError(f"gpg could not decrypt it: {_failure(result)}")
+        return result.data
 
     def encrypt(self, plaintext: bytes, fingerprints: Sequence[str]) -> bytes:
         """Encrypt to exactly these (sub)keys: `FPR!` stops gpg from choosing another subkey."""
-        recipients = [arg for fpr in fingerprints for arg in ("--recipient", f"{fpr}!")]
-        result = self.run(["--trust-model", "always", "--encrypt", *recipients], input=plaintext)
-        return self._check(result, "cannot encrypt").stdout
+        recipients = [f"{fpr}!" for fpr in fingerprints]
+        result = self.driver().encrypt(plaintext, recipients, armor=False, extra_args=["--trust-model", "always"])
+        if not result.ok or result.returncode != 0:
+            raise SecretError(f"cannot encrypt: gpg {_failure(result)}")
+        return result.data
 
     def import_keys(self, data: bytes) -> None:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._check(self.run(["--import"], input=data), "cannot import keys")
+        result = self.driver().import_keys(data)
+        if result.returncode != 0 or not result.count:
+            raise SecretError(f"cannot import keys: gpg {_failure(result)}")
 
     def generate(self, user_id: str) -> str:
-        """A new signing primary (ed25519) with an encryption subkey (cv25519), no passphrase."""
+        """A new signing primary (ed25519) with an encryption subkey (cv25519), no passphrase: one gpg process."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.home, 0o700)
-        self._check(
-            self.run(["--passphrase", "", "--quick-gen-key", user_id, "ed25519", "sign", "never"]),
-            "cannot generate the host key",
-        )
-        fingerprint = self.fingerprints(secret=True)[-1]
-        self._check(
-            self.run(["--passphrase", "", "--quick-add-key", fingerprint, "cv25519", "encr", "never"]),
-            "cannot add the encryption subkey",
-        )
-        return fingerprint
+        name, _, email = user_id.partition(" <")
+        gpg = self.driver()
+        parameters = gpg.gen_key_input(
+            key_type="EDDSA", key_curve="ed25519", key_usage="sign",
+            subkey_type="ECDH", subkey_curve="cv25519", subkey_usage="encrypt",
+            name_real=name, name_email=email.rstrip(">"), expire_date=0, no_protection=True,
+        )  # fmt: skip
+        result = gpg.gen_key(parameters)
+        if not result.fingerprint or result.returncode != 0:
+            raise SecretError(f"cannot generate the host key: gpg {_failure(result)}")
+        return result.fingerprint
 
     def export_public(self, fingerprint: str) -> bytes:
-        return self._check(self.run(["--armor", "--export", fingerprint]), "cannot export the public key").stdout
+        armored = self.driver().export_keys(fingerprint, armor=True)
+        if not armored:
+            raise SecretError(f"cannot export the public key {fingerprint}: it is not in {self.home}")
+        return armored.encode()
+
+    def verify(self, data: bytes, signature: bytes) -> Verification:
+        """Check a detached signature over `data` with the keys of this home."""
+        gpg = self.driver()
+        with tempfile.NamedTemporaryFile(prefix="tend-sig-") as file:
+            file.write(signature)
+            file.flush()
+            result = gpg.verify_data(file.name, data)
+        signer = result.pubkey_fingerprint.upper() if result.pubkey_fingerprint else None
+        problem = _key_problem(result.key_status)
+        if signer is not None and problem is None:
+            problem = self._key_state(signer, (result.fingerprint or "").upper())
+        valid = bool(result.valid) and result.returncode == 0 and problem is None
+        return Verification(valid, result.status or _failure(result), result.key_id, signer, problem)
+
+    def _key_state(self, primary: str, signing: str) -> str | None:
+        """Checked here, not trusted from the verify result: 0.4.9 can call a signature by such a key valid."""
+        keys = self._list(secret=False, what="cannot list the signing key", keys=[primary])
+        for key in (k for k in keys if k["fingerprint"].upper() == primary):
+            parts = [key, *(info for kid, info in key.get("subkey_info", {}).items() if signing.endswith(kid))]
+            for part in parts:
+                if part.get("trust") == "r":
+                    return "was revoked"
+                expires = part.get("expires") or ""
+                if part.get("trust") == "e" or (expires.isdigit() and int(expires) <= time.time()):
+                    return "has expired"
+        return None
 
     def release(self) -> None:
         """Drop the short link to a long home (the home itself, and its agent, stay)."""
+        self._gpg = None
         if self._link is not None:
             self._link.unlink(missing_ok=True)
             self._link.parent.rmdir()
@@ -160,3 +217,18 @@ class GnuPG:
         self.release()
         if remove:
             shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _key_problem(key_status: str | None) -> str | None:
+    """python-gnupg's EXPKEYSIG/REVKEYSIG reading, in the words of a refusal."""
+    if not key_status:
+        return None
+    return "was revoked" if "revoked" in key_status else "has expired"
+
+
+def _failure(result: Any) -> str:
+    """How gpg ended, with its last messages (status lines left out); gpg writes no plaintext on stderr."""
+    lines = [ln.strip() for ln in (result.stderr or "").splitlines() if ln.strip() and not ln.startswith("[GNUPG:]")]
+    status = f"exited with status {result.returncode}"
+    tail = "; ".join(lines[-3:])[-500:]
+    return f"{status}: {tail}" if tail else status

@@ -1,6 +1,7 @@
 """GnuPG failures during a run: the keyring missing, broken or holding the wrong key, gpg itself missing, and
 corrupt ENC[GPG,…] values. Each must stop the compile with an error naming the value (file and key), use no
-lower hierarchy level instead, write nothing, and exit 1.
+lower hierarchy level instead, write nothing, and exit 1. And a gpg that hangs (its agent never answers, or gpg
+itself stops) is stopped after the driver's timeout, its whole process group with it.
 """
 
 from __future__ import annotations
@@ -8,11 +9,19 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agent.errors import SecretError
+from agent.secrets.gpg import GnuPG
+from agent.secrets.timedgpg import KILL_GRACE_S
 from tests.faults.conftest import (
     UNSHARE_PROBLEM,
     HostKey,
@@ -21,6 +30,7 @@ from tests.faults.conftest import (
     gpg,
     in_namespace,
     kill_gpg_agents,
+    wait_for,
     write_tree,
 )
 from tests.helpers import HIERA
@@ -200,3 +210,77 @@ def test_gpg_not_installed(secret_site: SecretSite, tmp_path: Path, names_value:
             (hide / "farm" / name).symlink_to(hide / "real" / name)
     run = in_namespace(GPG_HIDDEN, str(hide), *secret_site.argv("apply", "--host", "web1"))
     assert_refused(secret_site, run, "gpg is not installed (Debian: apt-get install gnupg)", names_value=names_value)
+
+
+# -- a gpg that never finishes ------------------------------------------------------------------------------------
+
+TIMEOUT = 2.0
+# A gpg that answers python-gnupg's version probe (or not, with PROBE=hang), then hangs with a child in its group.
+HANGING_GPG = """#!/bin/sh
+if [ "$PROBE" != hang ]; then
+    for arg; do case "$arg" in --version|--list-config) exec gpg "$@";; esac; done
+fi
+echo $$ > "$PIDS"
+sleep 600 &
+wait
+"""
+
+
+@pytest.fixture
+def web1_home(host_keys: dict[str, HostKey]) -> Iterator[Path]:
+    """A copy of web1's keyring in a short home of its own (no agent running for it yet)."""
+    home = Path(tempfile.mkdtemp(prefix="tf-h-", dir="/tmp"))
+    shutil.copytree(host_keys["web1"].home, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("S.*"))
+    yield home
+    kill_gpg_agents(home)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def assert_stopped_in_time(gnupg: GnuPG, message: bytes) -> None:
+    started = time.monotonic()
+    with pytest.raises(SecretError, match=f"^gpg did not finish within {TIMEOUT:g} s .*: stopped$"):
+        gnupg.decrypt(message)
+    assert time.monotonic() - started < TIMEOUT + 2 * KILL_GRACE_S + 5
+
+
+@pytest.mark.parametrize("probe", ["answers", "hang"])
+def test_a_hanging_gpg_is_stopped_with_its_process_group(
+    web1_home: Path, host_keys: dict[str, HostKey], tmp_path: Path, probe: str
+) -> None:
+    """python-gnupg has no timeout: TimedGPG's stops gpg (at its version probe or at the decryption)."""
+    fake, pids = tmp_path / "gpg", tmp_path / "pids"
+    fake.write_text(HANGING_GPG.replace("$PROBE", probe).replace("$PIDS", str(pids)))
+    fake.chmod(0o755)
+    assert_stopped_in_time(GnuPG(web1_home, timeout=TIMEOUT, binary=str(fake)), encrypt(host_keys["web1"], "x"))
+    group = int(pids.read_text())
+
+    def group_gone() -> bool:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(group_gone, 10, "the hung gpg's process group (sh and its sleep) to be gone")
+
+
+def test_a_gpg_agent_that_never_answers_stops_the_real_gpg(web1_home: Path, host_keys: dict[str, HostKey]) -> None:
+    """A listener on the agent's socket that accepts and says nothing: real gpg waits for its greeting forever."""
+    where = subprocess.run(
+        ["gpgconf", "--homedir", str(web1_home), "--list-dirs", "agent-socket"], capture_output=True, text=True
+    )
+    path = where.stdout.strip()
+    silent = socket.socket(socket.AF_UNIX)
+    silent.bind(path)
+    silent.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(silent.accept()[0]) for _ in range(8)], daemon=True).start()
+    try:
+        gnupg = GnuPG(web1_home, timeout=TIMEOUT)
+        assert_stopped_in_time(gnupg, encrypt(host_keys["web1"], PLAINTEXT))
+        assert held, "gpg never reached the silent agent"
+    finally:
+        silent.close()
+        for connection in held:
+            connection.close()
+        os.unlink(path)

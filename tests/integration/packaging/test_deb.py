@@ -22,8 +22,10 @@ def _cannot_build() -> str | None:
     missing = [tool for tool in ("dpkg-deb", *BUILD_TOOLS) if shutil.which(tool) is None]
     if not DEBIAN_PYTHON.exists() or missing:
         return f"needs Debian's /usr/bin/python3 and {', '.join(missing)} (make deps)"
-    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import yaml, jinja2, psutil"], capture_output=True)
-    return None if probe.returncode == 0 else "needs python3-yaml, python3-jinja2, python3-psutil (make deps)"
+    probe = subprocess.run([DEBIAN_PYTHON, "-c", "import yaml, jinja2, psutil, gnupg"], capture_output=True)
+    if probe.returncode != 0:
+        return "needs python3-yaml, python3-jinja2, python3-psutil, python3-gnupg (make deps)"
+    return None
 
 
 pytestmark = pytest.mark.skipif(_cannot_build() is not None, reason=str(_cannot_build()))
