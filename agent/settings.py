@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -10,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agent.errors import ConfigError
+from agent.formats import Document, check_keys, read_yaml_file
 from agent.location import Location
 
 DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
@@ -104,26 +102,15 @@ def load_settings(
     """Read agent.yaml (a missing default file is fine: the defaults apply) and apply overrides."""
     explicit = config or (Path(environ["TEND_CONFIG"]) if environ.get("TEND_CONFIG") else None)
     path = explicit or DEFAULT_CONFIG
-    raw, lines = _read(path, required=explicit is not None)
-    shown = str(path)
+    document = read_yaml_file(path, str(path), error=ConfigError)
+    if document is None and explicit is not None:
+        raise ConfigError("no such file", location=Location(str(path)))
+    raw = _validated(document) if document is not None else {}
+    source = raw.get("source", {})
 
     def at(key: str) -> Location:
-        return Location(shown, lines.get(key))
+        return document.at(key) if document is not None else Location(str(path))
 
-    for key, value in raw.items():
-        if key not in _KEYS:
-            hint = difflib.get_close_matches(str(key), list(_KEYS), n=1)
-            more = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ConfigError(f"unknown key '{key}'{more}", location=at(key))
-        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
-            raise ConfigError(f"'{key}' has the wrong type ({type(value).__name__})", location=at(key))
-    source = raw.get("source", {})
-    for key, value in source.items():
-        if key not in _SOURCE_KEYS:
-            known = ", ".join(_SOURCE_KEYS)
-            raise ConfigError(f"source: unknown key '{key}' (known: {known})", location=at("source"))
-        if not isinstance(value, _SOURCE_KEYS[key]):
-            raise ConfigError(f"source: '{key}' has the wrong type", location=at("source"))
     state_root = state_dir or _path(environ.get("TEND_STATE_DIR")) or _path(raw.get("state_dir")) or DEFAULT_STATE_DIR
     return AgentSettings(
         source=source,
@@ -140,30 +127,24 @@ def load_settings(
     )
 
 
+def _validated(document: Document) -> dict[str, Any]:
+    """agent.yaml's hash, each key known and of its type; every refusal names the line."""
+    raw = document.value
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise document.fail("must be a hash of settings")
+    check_keys(document, raw, allowed=_KEYS)
+    for key, value in raw.items():
+        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+            raise document.fail(f"'{key}' has the wrong type ({type(value).__name__})", key)
+    source = raw.get("source", {})
+    check_keys(document, source, ("source",), allowed=_SOURCE_KEYS, prefix="source: ")
+    for key, value in source.items():
+        if not isinstance(value, _SOURCE_KEYS[key]):
+            raise document.fail(f"source: '{key}' has the wrong type", "source", key)
+    return raw
+
+
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
-
-
-def _read(path: Path, *, required: bool) -> tuple[dict, dict[str, int]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise ConfigError("no such file", location=Location(str(path))) from None
-        return {}, {}
-    except OSError as error:
-        raise ConfigError(f"cannot read: {error.strerror}", location=Location(str(path))) from None
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        node = yaml.compose(text, Loader=loader)
-        data = yaml.load(text, Loader=loader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        raise ConfigError(f"invalid YAML: {error.problem}", location=Location(str(path), line)) from None
-    if data is None:
-        return {}, {}
-    if not isinstance(data, dict):
-        raise ConfigError("must be a hash of settings", location=Location(str(path), 1))
-    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value} if isinstance(node, yaml.MappingNode) else {}
-    return data, lines

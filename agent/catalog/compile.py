@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -14,6 +13,7 @@ from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
 from agent.errors import ManifestError, NotFound, SecretError, TendError
+from agent.formats import did_you_mean
 from agent.location import Location
 from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
@@ -101,6 +101,7 @@ class Compiler:
                     relations.extend((resource, name, refs[name]) for name in refs)
         _relate(catalog, relations)
         catalog.sort()
+        catalog.warnings.extend(context.warnings)
         return catalog, context
 
     def _classes(self, context: LookupContext) -> list[ClassDefinition]:
@@ -278,7 +279,6 @@ def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resourc
             raise ManifestError(f"{name}: no class '{ref[6:]}' in this catalog", location=where, subject=resource.id)
         return [m for m in by_class.get(ref[len("class:") :], []) if m != resource.id]
     if ref not in catalog.resources:
-        close = difflib.get_close_matches(ref, list(catalog.resources), n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(ref, catalog.resources)
         raise ManifestError(f"{name}: no resource {ref} in this catalog{hint}", location=where, subject=resource.id)
     return [ref]

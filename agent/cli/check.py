@@ -12,6 +12,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("check", help="compile every inventory host's catalog")
     common.add_repo_options(parser)
     common.add_agent_options(parser)
+    parser.add_argument(
+        "--strict", action="store_true", help="fail on a key written twice in a data file (else a warning)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     if not inventory.hosts:
         print(f"tend: {repo}/keys/inventory.yaml lists no hosts: nothing to check", file=sys.stderr)
         return 1
-    compiler = Compiler(repo, Hiera(repo), secrets=lambda value: placeholder(value.file, value.key))
+    hiera = Hiera(repo, strict=args.strict)
+    compiler = Compiler(repo, hiera, secrets=lambda value: placeholder(value.file, value.key))
     machine = system_facts()
     failures = 0
     for host in sorted(inventory.hosts):
@@ -43,5 +47,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"FAIL {host}: {error}")
             continue
         print(f"ok   {host}: {len(catalog.resources)} resources, classes {', '.join(catalog.classes) or 'none'}")
+    for warning in hiera.store.warnings:
+        print(f"tend: warning: {warning}", file=sys.stderr)
     print(f"{len(inventory.hosts) - failures} of {len(inventory.hosts)} hosts compile")
     return 1 if failures else 0

@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         if args.explain and context.last_trace is not None:
             _print_explanation(context.last_trace, args.json, render_text, to_json)
         raise
+    finally:
+        for warning in context.warnings:
+            print(f"tend: warning: {warning}", file=sys.stderr)
     value = _revealed(found.value, repo, settings, facts) if args.reveal else to_plain(found.value)
     if args.explain:
         _print_explanation(context.last_trace, args.json, render_text, to_json)

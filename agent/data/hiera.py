@@ -49,15 +49,22 @@ class DataStore:
     """The data backend of a repository on disk: reads each data file at most once, however many hosts and
     lookups use it."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *, strict: bool = False):
+        """`strict`: a key written twice in a data file is an error, not a warning (`tend check --strict`)."""
         self.root = root
+        self.strict = strict
         self._files: dict[str, DataFile | None] = {}
 
     def get(self, path: str) -> DataFile | None:
         if path not in self._files:
             full = self.root / path
-            self._files[path] = read_data_file(full, path) if full.is_file() else None
+            self._files[path] = read_data_file(full, path, strict=self.strict) if full.is_file() else None
         return self._files[path]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the data files read so far hold that Hiera accepts but is likely a mistake."""
+        return [warning for file in self._files.values() if file for warning in file.warnings]
 
     def inject(self, path: str, key: str, value: Any) -> None:
         """Make `key` hold `value` in `path` for this store only (the file on disk is not touched)."""
@@ -70,10 +77,12 @@ class DataStore:
 class Hiera:
     """A repository's hierarchy and data; `context(facts)` searches it for one host."""
 
-    def __init__(self, root: Path, config: HieraConfig | None = None, backend: DataBackend | None = None):
+    def __init__(
+        self, root: Path, config: HieraConfig | None = None, backend: DataBackend | None = None, *, strict: bool = False
+    ):
         self.root = root
         self.config = config or load_hiera_config(root)
-        self.store: DataBackend = backend or DataStore(root)
+        self.store: DataBackend = backend or DataStore(root, strict=strict)
 
     def context(self, facts: Mapping[str, Any]) -> LookupContext:
         return LookupContext(self, facts)
@@ -110,6 +119,11 @@ class LookupContext:
             found = resolve_levels(self.hiera.config.levels, self.hiera.root, self.scope)
             self._locations = [(loc, self.hiera.store.get(loc.path)) for loc in found]
         return self._locations
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings of the data files this host's lookups have read so far."""
+        return [warning for _, file in self._locations or () if file for warning in file.warnings]
 
     def lookup(self, key: str, merge: Any = None, *, trace: bool = False) -> Found:
         """Find `key`; raises NotFound. With trace=True the last trace is in `self.last_trace`."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -10,6 +9,7 @@ from typing import Any
 
 from agent.data.dotted_keys import ruby_class
 from agent.errors import MergeError
+from agent.formats import did_you_mean
 
 
 class Strategy(StrEnum):
@@ -79,9 +79,7 @@ def _strategy(name: Any) -> Strategy:
     try:
         return Strategy(name)
     except ValueError:
-        hint = difflib.get_close_matches(str(name), [s.value for s in Strategy], n=1)
-        more = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise MergeError(f"Unknown merge strategy: '{name}'{more}") from None
+        raise MergeError(f"Unknown merge strategy: '{name}'{did_you_mean(str(name), Strategy)}") from None
 
 
 def _flag(spec: dict, name: str) -> bool:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from agent.errors import FactsError
 from agent.facts.overlay import overlay
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from agent.formats import read_yaml
 
 
 def parse_fact_overrides(items: list[str]) -> dict:
@@ -42,10 +39,10 @@ def _parse_value(item: str, raw: str) -> Any:
     if not raw.strip():
         return ""
     try:
-        return yaml.load(raw, Loader=_Loader)
-    except yaml.YAMLError as error:
-        problem = getattr(error, "problem", None) or "not a YAML value"
+        return read_yaml(raw, f"--fact '{item}'", error=FactsError).value
+    except FactsError as error:
+        problem = error.message.removeprefix("Unable to parse YAML: ")
         raise FactsError(
             f"--fact '{item}': the value is not valid YAML ({problem}); quote it to pass a string, "
             f"e.g. --fact '{item.partition('=')[0]}=\"...\"'"
-        ) from error
+        ) from None

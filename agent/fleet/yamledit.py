@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from agent.data.yamlfile import yaml_error
 from agent.errors import DataError
+from agent.formats import yaml_error
 from agent.location import Location
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

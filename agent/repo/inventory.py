@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.data.yamlfile import DataFile, read_data_file
-from agent.errors import ConfigError, DataError
+from agent.errors import ConfigError
 from agent.facts import gather_facts, inventory_facts
-from agent.location import Location
+from agent.formats import check_keys, read_yaml_file
 
 INVENTORY = "keys/inventory.yaml"
 
@@ -32,27 +31,20 @@ class Inventory:
 def load_inventory(root: Path) -> Inventory:
     """Read the inventory; a repository without one has no hosts and no admins."""
     path = root / INVENTORY
-    if not path.is_file():
+    document = read_yaml_file(path, INVENTORY, error=ConfigError) if path.is_file() else None
+    if document is None or document.value is None:
         return Inventory({}, ())
-    try:
-        datafile: DataFile = read_data_file(path, INVENTORY)
-    except DataError as error:
-        raise ConfigError(error.message, location=error.location) from None
-    data = datafile.data
-
-    def at(key: str) -> Location:
-        return Location(INVENTORY, datafile.line_of(key))
-
-    unknown = [k for k in data if k not in ("hosts", "admins")]
-    if unknown:
-        raise ConfigError(f"unknown key '{unknown[0]}' (known: hosts, admins)", location=at(str(unknown[0])))
+    data = document.value
+    if not isinstance(data, dict):
+        raise document.fail("the top level must be a hash with hosts and admins")
+    check_keys(document, data, allowed=("hosts", "admins"))
     hosts = data.get("hosts") or {}
     if not isinstance(hosts, dict):
-        raise ConfigError("'hosts' must be a hash of host names to facts", location=at("hosts"))
+        raise document.fail("'hosts' must be a hash of host names to facts", "hosts")
     for name, facts in hosts.items():
         if not isinstance(name, str) or not (facts is None or isinstance(facts, dict)):
-            raise ConfigError(f"host {name!r}: give its facts as a hash (role, environment, ...)", location=at("hosts"))
+            raise document.fail(f"host {name!r}: give its facts as a hash (role, environment, ...)", "hosts", name)
     admins = data.get("admins") or []
     if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
-        raise ConfigError("'admins' must be a list of names", location=at("admins"))
+        raise document.fail("'admins' must be a list of names", "admins")
     return Inventory({name: dict(facts or {}) for name, facts in hosts.items()}, tuple(admins))

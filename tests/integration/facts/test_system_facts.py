@@ -142,18 +142,18 @@ def test_malformed_yaml_names_the_file_and_line(tmp_path):
     bad = write(tmp_path / "facts.d" / "10-bad.yaml", "# role\nrole: web\n  environment: prod\n")
     with pytest.raises(FactsError) as caught:
         load_local_facts(tmp_path / "facts.yaml", tmp_path / "facts.d")
-    assert str(caught.value).startswith(f"{bad}:3: invalid YAML: ")
+    assert str(caught.value).startswith(f"{bad}:3: Unable to parse YAML: ")
 
 
 def test_a_list_at_the_top_names_the_file(tmp_path):
     bad = write(tmp_path / "facts.yaml", "- role: web\n")
     with pytest.raises(FactsError) as caught:
         load_local_facts(bad, tmp_path / "facts.d")
-    assert str(caught.value) == f"{bad}: facts must be a mapping of names to values, not a list"
+    assert str(caught.value) == f"{bad}:1: facts must be a mapping of names to values, not a list"
 
 
 def test_a_file_that_is_not_utf8_names_the_file(tmp_path):
     bad = tmp_path / "facts.yaml"
     bad.write_bytes(b"role: \xff\n")
-    with pytest.raises(FactsError, match=f"^{re.escape(str(bad))}: not UTF-8 text$"):
+    with pytest.raises(FactsError, match=f"^{re.escape(str(bad))}:1: not UTF-8 text: invalid start byte$"):
         load_local_facts(bad, tmp_path / "facts.d")

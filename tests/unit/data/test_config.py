@@ -52,9 +52,20 @@ def test_levels(tmp_path: Path) -> None:
         ),
         (
             "version: 5\nhierarchy:\n  - name: X\n    pth: a.yaml\n",
-            3,
-            "unrecognized key 'pth' (did you mean 'path'?)",
+            4,
+            "entry 'hierarchy' index 0 unrecognized key 'pth' (did you mean 'path'?)",
         ),
+        (
+            "version: 5\ndefaults: {datadir: d, data_hsh: yaml_data}\nhierarchy: []\n",
+            2,
+            "defaults: unknown key 'data_hsh' (did you mean 'data_hash'?)",
+        ),
+        (
+            "version: 5\nhierarchy:\n  - {name: A, path: a}\nhierarchy:\n  - {name: B, path: b}\n",
+            4,
+            "duplicate key 'hierarchy' (first defined on line 2)",
+        ),
+        ("version: 5\nhierarchy: &h\n  - name: A\n    paths: *h\n", 4, "an alias refers to its own anchor"),
         (
             "version: 5\nhierarchy:\n  - name: X\n    path: \"%{lookup('a')}.yaml\"\n",
             3,

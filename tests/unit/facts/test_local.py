@@ -23,11 +23,11 @@ def test_malformed_yaml_names_the_file_and_line():
     with pytest.raises(FactsError) as caught:
         parse_facts("role: web\nenvironment: [prod\nother: x\n", source="/etc/tend/facts.yaml")
     assert caught.value.location.file == "/etc/tend/facts.yaml"
-    assert str(caught.value).startswith("/etc/tend/facts.yaml:3: invalid YAML: ")
+    assert str(caught.value).startswith("/etc/tend/facts.yaml:3: Unable to parse YAML: ")
 
 
 def test_a_bad_indentation_names_its_line():
-    with pytest.raises(FactsError, match=r"^f\.yaml:3: invalid YAML: "):
+    with pytest.raises(FactsError, match=r"^f\.yaml:3: Unable to parse YAML: "):
         parse_facts("a: 1\nb: 2\n  c: 3\n", source="f.yaml")
 
 
@@ -35,4 +35,4 @@ def test_a_bad_indentation_names_its_line():
 def test_a_top_level_that_is_not_a_mapping_names_the_file(text, kind):
     with pytest.raises(FactsError) as caught:
         parse_facts(text, source="facts.d/10-role.yaml")
-    assert str(caught.value) == f"facts.d/10-role.yaml: facts must be a mapping of names to values, not a {kind}"
+    assert str(caught.value) == f"facts.d/10-role.yaml:1: facts must be a mapping of names to values, not a {kind}"
