@@ -8,17 +8,13 @@ from typing import Any
 import yaml
 
 from agent.errors import DataError
-from agent.formats import yaml_error
+from agent.formats import Duplicates, read_yaml
 from agent.location import Location
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _root(text: str, source: str) -> yaml.MappingNode | None:
-    try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        raise yaml_error(error, source) from None
+    """The file's top node, read by the one YAML reader (its limits and duplicate rule, as lookups read it)."""
+    node = read_yaml(text, source, error=DataError, duplicates=Duplicates.LAST).root
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         return None
     if not isinstance(node, yaml.MappingNode):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from agent.errors import ManifestError
+from agent.formats import did_you_mean
 from agent.location import Location
 from agent.secrets.secret import Secret, holds_secret
 from agent.system import Host
@@ -200,12 +200,6 @@ class Resource(Generic[P]):
 
     def diff_text(self, system: Host) -> str | None:
         return None
-
-
-def did_you_mean(name: str, known: list[str]) -> str:
-    """` (did you mean 'x'?)` for the known name closest to `name`, or ''."""
-    close = difflib.get_close_matches(name, known, n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _kind_name(kind: type) -> str:
