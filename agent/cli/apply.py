@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from pathlib import Path
 
 from agent.cli import common
@@ -28,92 +26,27 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    report, stop = converge(args)
-    return exit_code(report, stop, args.detailed_exitcodes)
-
-
-def exit_code(report, stop: _StopFlag, detailed: bool) -> int:
-    if report.interrupted and stop.signal:
-        return 128 + stop.signal
-    return report.exit_code(detailed)
-
-
-def converge(
-    args: argparse.Namespace,
-    repo: Path | None = None,
-    bundle: dict[str, str] | None = None,
-    bundle_time=None,
-    lock_held: bool = False,
-):
-    """One converge as the arguments say, its lines and summary printed; the report and the stop flag."""
-    from agent.cli.converge import Converge
+    """Parse into a request, converge, print the report (lines as they come, or JSON), exit as it says."""
+    from agent.run.converge import converge
+    from agent.run.request import ConvergeRequest, parse_tags
 
     noop = args.plan or args.noop
     settings = common.settings_of(args)
-    repo = repo or common.repo_of(args, settings)
+    repo = common.repo_of(args, settings)
     facts = common.facts_of(args, settings, repo)
-    colour = sys.stdout.isatty() and not args.json
-    converge = Converge(
+    request = ConvergeRequest(
         repo,
-        settings,
-        facts,
         host=args.host or str(facts.get("hostname", "")),
+        facts=facts,
         root=args.root,
         noop=noop,
         diffs=args.plan,
-        tags=frozenset(t.strip() for t in (args.tags or "").split(",") if t.strip()),
-        bundle=bundle,
-        bundle_time=bundle_time,
+        tags=parse_tags(args.tags),
         detailed_exitcodes=args.detailed_exitcodes,
-        lock_held=lock_held,
+        wait=args.wait,
         preview=noop and args.host is not None,
-        warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
     )
-    stop = _StopFlag()
-    try:
-        report = converge.run(wait=args.wait, stop=stop, printer=None if args.json else _printer(colour, args.plan))
-    finally:
-        stop.restore()
-    if report.error:
-        print(f"tend: {report.error}", file=sys.stderr)
+    done = converge(settings, request, common.run_notifier(json_output=args.json, diffs=args.plan))
     if args.json:
-        common.print_json(report.to_json(args.detailed_exitcodes))
-    else:
-        from agent.reports.text import check_lines, summary
-
-        if not report.error:
-            for line in check_lines(report):
-                print(line)
-            print(summary(report))
-    return report, stop
-
-
-def _printer(colour: bool, diffs: bool):
-    from agent.reports.text import diff_block, resource_line
-
-    def show(result) -> None:
-        line = resource_line(result, colour)
-        if line:
-            print(line, flush=True)
-            if diffs:
-                sys.stdout.write(diff_block(result))
-
-    return show
-
-
-class _StopFlag:
-    """SIGTERM and SIGINT during a run: finish the resource in hand, skip the rest, report."""
-
-    def __init__(self) -> None:
-        self.signal = 0
-        self.previous = {signum: signal.signal(signum, self._handle) for signum in (signal.SIGTERM, signal.SIGINT)}
-
-    def restore(self) -> None:
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        self.signal = signum
-
-    def __call__(self) -> bool:
-        return bool(self.signal)
+        common.print_json(done.report.to_json(args.detailed_exitcodes))
+    return done.exit_code(args.detailed_exitcodes)

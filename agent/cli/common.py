@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.reports.model import Report, ResourceResult
+    from agent.run.notify import Notifier
 
 
 def add_repo_options(parser: argparse.ArgumentParser) -> None:
@@ -50,18 +54,41 @@ def repo_of(args: argparse.Namespace, settings) -> Path:
 
 def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str, Any]:
     """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
-    from agent.facts import gather_facts, load_local_facts, parse_fact_overrides, system_facts
-    from agent.repo.inventory import load_inventory
+    from agent.facts import parse_fact_overrides
+    from agent.run.request import gather_run_facts
 
-    host = getattr(args, "host", None)
-    inventory = load_inventory(repo).facts_of(host) if host and repo else None
-    return gather_facts(
-        system=system_facts(),
-        local=load_local_facts(settings.facts_file, settings.facts_dir),
-        config={"facts": dict(settings.facts)},
-        inventory=inventory,
-        host=host,
-        overrides=parse_fact_overrides(getattr(args, "fact", [])),
+    overrides = parse_fact_overrides(getattr(args, "fact", []))
+    return gather_run_facts(settings, repo, host=getattr(args, "host", None), overrides=overrides)
+
+
+def run_notifier(*, json_output: bool, diffs: bool = False) -> Notifier:
+    """A run shown on the terminal: a line per resource worth it as it ends (with its diff in plan),
+    notes and warnings on stderr, and after each converge its error, or its checks and summary."""
+    from agent.reports.text import check_lines, diff_block, resource_line, summary
+    from agent.run.notify import Notifier
+
+    colour = sys.stdout.isatty() and not json_output
+
+    def result(done: ResourceResult) -> None:
+        line = resource_line(done, colour)
+        if line:
+            print(line, flush=True)
+            if diffs:
+                sys.stdout.write(diff_block(done))
+
+    def converged(report: Report) -> None:
+        if report.error:
+            print(f"tend: {report.error}", file=sys.stderr)
+        elif not json_output:
+            for line in check_lines(report):
+                print(line)
+            print(summary(report))
+
+    return Notifier(
+        warning=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
+        note=lambda text: print(f"tend: {text}", file=sys.stderr, flush=True),
+        result=(lambda done: None) if json_output else result,
+        converged=converged,
     )
 
 

@@ -8,6 +8,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from agent.run.notify import Notifier
+from agent.settings import AgentSettings
+
 FIRST_RETRY_S = 30.0
 
 
@@ -85,3 +88,27 @@ class Daemon:
             self.log(f"run exited {outcome.exit_code}; next in {delay:.0f} s")
             next_at = self.clock() + delay
         return 0
+
+
+def serve_cycles(load_settings: Callable[[], AgentSettings], notify: Notifier) -> int:
+    """`tend daemon`: the timer's cycle on the configured interval and splay until stopped; the settings
+    are read again for every run, and an error is said and retried after a back-off."""
+    from agent.errors import TendError
+    from agent.run.cycle import run_cycle
+    from agent.run.request import CycleRequest
+
+    def once() -> Outcome:
+        try:
+            done = run_cycle(load_settings(), CycleRequest(wait=True), notify)
+        except TendError as error:
+            notify.note(str(error))
+            return Outcome(1)
+        return Outcome(done.exit_code, done.signal)
+
+    def timing() -> tuple[float, float]:
+        settings = load_settings()
+        return float(settings.interval_s), float(settings.splay_s)
+
+    daemon = Daemon(once, timing, log=notify.note)
+    daemon.install_signals()
+    return daemon.serve()

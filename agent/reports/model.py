@@ -66,7 +66,7 @@ class Report:
     host: str
     started: datetime
     mode: str  # "apply" or "noop"
-    bundle: dict[str, str] | None = None
+    bundle: dict[str, Any] | None = None  # commit and signer; `refused` when it replaced a commit
     finished: datetime | None = None
     resources: list[ResourceResult] = field(default_factory=list)
     secrets_read: list[dict[str, str]] = field(default_factory=list)
@@ -74,6 +74,7 @@ class Report:
     timings: dict[str, float] = field(default_factory=dict)
     error: str | None = None  # the run could not start or compile
     interrupted: bool = False
+    state_damaged: bool = False  # state.json could not be used: set aside, drift judged from the last report
 
     @property
     def checks_failed(self) -> bool:
@@ -119,4 +120,5 @@ class Report:
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "error": self.error,
             "interrupted": self.interrupted,
+            "state_damaged": self.state_damaged,
         }

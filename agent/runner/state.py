@@ -1,4 +1,12 @@
-"""state.json: each resource's desired-state digest and last result (drift), and refreshes still owed."""
+"""state.json: each resource's desired-state digest and last result (drift), and refreshes still owed.
+
+The file carries a format version. Loading upgrades an older file through `MIGRATIONS` in order, so an
+upgraded host never takes its old state for damage. A file that cannot be read as a state of a known
+version is damaged: it is moved aside (never deleted) and the run goes on without it, saying so.
+
+Next to it, `state.desired.json` keeps the desired-state digests of the last full run with that run's
+id, so that with state.json lost, drift can still be judged against that run's stored report.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,9 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +24,30 @@ from agent.errors import HostError
 from agent.system import files
 
 STATE_VERSION = 1
+LEDGER = "state.desired.json"
+IN_SYNC = ("unchanged", "changed")
+
+
+def _from_0(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 0 is the same layout without a version field."""
+    return {**data, "version": 1}
+
+
+# MIGRATIONS[n] turns a state of version n into one of version n + 1; every entry has its test.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0}
+
+
+class Damaged(ValueError):
+    """The content of a state file is no state this tend can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateDamage:
+    """A state file that could not be used: why, and where it was put (None when nothing may be written)."""
+
+    path: Path
+    reason: str
+    moved_to: Path | None
 
 
 class RunState:
@@ -27,29 +62,28 @@ class RunState:
         self.key_path = key_path
         self.resources: dict[str, dict[str, Any]] = {}
         self.owed: dict[str, list[str]] = {}
+        self.damaged: StateDamage | None = None
+        self.read_only = False
         self._key: bytes | None = None
 
     @classmethod
-    def load(cls, path: Path, *, read_only: bool = False) -> RunState:
-        """`read_only` (noop): nothing is written, not even a first key; drift is then judged with the
-        existing key, or not at all when there is none yet."""
+    def load(cls, path: Path, *, read_only: bool = False, now: datetime | None = None) -> RunState:
+        """`read_only` (noop): nothing is written, not even a first key, and a damaged file stays where it
+        is; drift is then judged with the existing key, or not at all when there is none yet."""
         state = cls(path, path.with_name("state.key"))
         state.read_only = read_only
         try:
-            data = json.loads(path.read_text())
+            data = upgrade(json.loads(path.read_bytes()))
         except FileNotFoundError:
             return state
         except (OSError, ValueError) as error:
-            # A damaged state file costs drift detection for one run, never the run itself.
-            state.damaged = f"{path}: {error}"
+            reason = str(error) if isinstance(error, Damaged) else _why(error)
+            aside = None if read_only else _set_aside(path, now or datetime.now(UTC))
+            state.damaged = StateDamage(path, reason, aside)
             return state
-        if isinstance(data, dict) and data.get("version") == STATE_VERSION:
-            state.resources = data.get("resources") or {}
-            state.owed = data.get("owed_refresh") or {}
+        state.resources = data["resources"]
+        state.owed = data["owed_refresh"]
         return state
-
-    damaged: str | None = None
-    read_only: bool = False
 
     def digest(self, desired: dict[str, Any]) -> str:
         # Desired states are flat dicts of strings, numbers, booleans and None: repr is canonical for them.
@@ -72,9 +106,7 @@ class RunState:
     def drifted(self, rid: str, digest: str, out_of_sync: bool) -> bool:
         """Changed behind tend's back: same desired state as last run, in sync then, out of sync now."""
         last = self.resources.get(rid)
-        return bool(
-            out_of_sync and last and last.get("desired") == digest and last.get("status") in ("unchanged", "changed")
-        )
+        return bool(out_of_sync and last and last.get("desired") == digest and last.get("status") in IN_SYNC)
 
     def record(self, rid: str, digest: str, status: str, at: str) -> None:
         self.resources[rid] = {"desired": digest, "status": status, "at": at}
@@ -90,10 +122,90 @@ class RunState:
 
     def save(self) -> None:
         data = {"version": STATE_VERSION, "resources": self.resources, "owed_refresh": self.owed}
+        self._write(self.path, data)
+
+    def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
+        """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
+        desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
+        self._write(self.path.with_name(LEDGER), {"version": STATE_VERSION, "run_id": run_id, "desired": desired})
+
+    def ledger(self) -> tuple[str, dict[str, str]] | None:
+        """The last full run's id and desired-state digests, or None when there is no usable ledger."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            data = json.loads(self.path.with_name(LEDGER).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+            return None
+        run_id, desired = data.get("run_id"), data.get("desired")
+        if not isinstance(run_id, str) or not isinstance(desired, dict) or not _strings(desired.values()):
+            return None
+        return run_id, desired
+
+    def recall(self, desired: Mapping[str, str], statuses: Mapping[str, str]) -> int:
+        """With state.json lost: take the last full run's digests and the statuses its report gives, so
+        that drift is judged as that run left things. Returns how many resources were recalled."""
+        for rid, digest in desired.items():
+            if rid in statuses:
+                self.resources[rid] = {"desired": digest, "status": statuses[rid]}
+        return sum(1 for rid in desired if rid in statuses)
+
+    def _write(self, path: Path, data: dict[str, Any]) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
-            raise HostError(
-                f"cannot create the state directory: {error.strerror}", subject=str(self.path.parent)
-            ) from None
-        files.write_atomic(self.path, json.dumps(data, sort_keys=True).encode(), mode=0o600)
+            raise HostError(f"cannot create the state directory: {error.strerror}", subject=str(path.parent)) from None
+        files.write_atomic(path, json.dumps(data, sort_keys=True).encode(), mode=0o600)
+
+
+def upgrade(data: Any) -> dict[str, Any]:
+    """A parsed state file as the current version, through every migration after its own; Damaged if it
+    is no state of a version this tend knows."""
+    if not isinstance(data, dict):
+        raise Damaged(f"a JSON {type(data).__name__} where a state object belongs")
+    version = data.get("version", 0)
+    if type(version) is not int or version < 0:
+        raise Damaged(f"the format version {version!r} is not a version number")
+    if version > STATE_VERSION:
+        raise Damaged(f"format version {version} is newer than this tend reads ({STATE_VERSION})")
+    while version < STATE_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+    resources, owed = data.get("resources", {}), data.get("owed_refresh", {})
+    if not isinstance(resources, dict) or not all(_record(r) for r in resources.values()):
+        raise Damaged("'resources' is not a map of resource records")
+    if not isinstance(owed, dict) or not all(isinstance(s, list) and _strings(s) for s in owed.values()):
+        raise Damaged("'owed_refresh' is not a map of resource lists")
+    return {"version": version, "resources": resources, "owed_refresh": owed}
+
+
+def _record(value: Any) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("desired"), str) and isinstance(value.get("status"), str)
+
+
+def _strings(values: Iterable[Any]) -> bool:
+    return all(isinstance(v, str) for v in values)
+
+
+def _why(error: OSError | ValueError) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "not UTF-8 text"
+    if isinstance(error, ValueError):
+        return f"not JSON: {error}"
+    return error.strerror or str(error)
+
+
+def _set_aside(path: Path, now: datetime) -> Path:
+    """Move a damaged state file to `<name>.damaged-<UTC time>` (a number added if that name is taken)."""
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    number = 1
+    while aside.exists() or aside.is_symlink():
+        aside, number = path.with_name(f"{path.name}.damaged-{stamp}.{number}"), number + 1
+    try:
+        os.rename(path, aside)
+    except OSError as error:
+        raise HostError(
+            f"cannot move the damaged state aside to {aside}: {error.strerror}", subject=str(path)
+        ) from None
+    return aside

@@ -106,8 +106,8 @@ class Shifted(d.datetime):
     def now(cls, tz=None):
         return d.datetime.now(tz) + offset
 
-import agent.cli.converge, agent.runner.apply
-agent.cli.converge.datetime = Shifted
+import agent.run.converge, agent.runner.apply
+agent.run.converge.datetime = Shifted
 agent.runner.apply.datetime = Shifted
 from agent.cli.main import main
 raise SystemExit(main(sys.argv[2:]))

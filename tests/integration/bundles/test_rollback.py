@@ -166,6 +166,22 @@ def test_a_failed_smoke_check_after_a_new_bundle_rolls_back(site: Site, health: 
     assert conf.read_text() == "C\n"
 
 
+def test_json_after_an_automatic_rollback_is_one_report_naming_the_refused_commit(
+    site: Site, health: HealthServer
+) -> None:
+    ops = site.keys.ops
+    a = site.origin.commit("A", ops, control_repo(site.out, "A\n", checks=_checks(health), admins=(ops,)))
+    assert site.agent.tend("run").returncode == 0
+    b = site.origin.commit("B", ops, control_repo(site.out, "B\n", checks=_checks(health, "/broken"), admins=(ops,)))
+    code, report, stderr = site.agent.json("run")  # json.loads: the output is one document
+    assert code == 1 and f"rolling back to {a[:12]}" in stderr
+    bad = next(_report(site, run_id) for run_id in site.agent.report_ids() if run_id != report["run_id"]
+               and _report(site, run_id)["bundle"]["commit"] == b)  # fmt: skip
+    assert report["bundle"]["commit"] == a and report["status"] == "changed"
+    assert report["bundle"]["refused"] == {"commit": b, "reason": f"its smoke checks failed (run {bad['run_id']})"}
+    assert report == _report(site, report["run_id"])
+
+
 def test_a_failed_smoke_check_with_no_good_bundle_keeps_the_new_one(site: Site, health: HealthServer) -> None:
     ops = site.keys.ops
     a = site.origin.commit("A", ops, control_repo(site.out, "A\n", checks=_checks(health, "/broken"), admins=(ops,)))

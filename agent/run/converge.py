@@ -1,0 +1,215 @@
+"""One converge of this host, as apply, plan and run do it: lock, compile, apply, checks, report, logs, metrics."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent.catalog.compile import Compiler
+from agent.errors import TendError
+from agent.providers import ProviderOptions, Providers
+from agent.providers.apt import configured_options
+from agent.reports.metrics import write_metrics
+from agent.reports.model import Report, RunStatus
+from agent.reports.store import ReportStore
+from agent.run.lock import hold_lock
+from agent.run.notify import SILENT, Notifier
+from agent.run.request import ConvergeRequest
+from agent.run.stop import StopFlag
+from agent.runner.apply import Runner
+from agent.runner.checks import run_checks
+from agent.runner.state import RunState
+from agent.secrets.auditlog import AuditLog, to_syslog
+from agent.secrets.gpg import GnuPG
+from agent.secrets.reader import HostSecrets
+from agent.secrets.repo_keys import load_repo_keys, refuse_private_keys
+from agent.settings import AgentSettings
+from agent.system import Bucket, Root, System
+
+
+@dataclass(frozen=True, slots=True)
+class Converged:
+    """A converge's report, and the signal that interrupted it (0 when none did)."""
+
+    report: Report
+    signal: int = 0
+
+    def exit_code(self, detailed: bool = False) -> int:
+        if self.report.interrupted and self.signal:
+            return 128 + self.signal
+        return self.report.exit_code(detailed)
+
+
+def converge(
+    settings: AgentSettings,
+    request: ConvergeRequest,
+    notify: Notifier = SILENT,
+    *,
+    stop: Callable[[], bool] | None = None,
+    lock_held: bool = False,
+) -> Converged:
+    """One converge as `request` says, its report stored. Unless the caller gives `stop`, SIGTERM and
+    SIGINT stop it after the resource in hand. `lock_held`: the caller (the cycle) holds the run lock."""
+    flag = StopFlag()
+    with flag if stop is None else nullcontext():
+        lock = None if lock_held else hold_lock(settings.state, wait=request.wait)
+        try:
+            report = _Converge(settings, request, notify).run(flag if stop is None else stop)
+        finally:
+            if lock is not None:
+                lock.release()
+    notify.converged(report)
+    return Converged(report, flag.signal)
+
+
+class _Converge:
+    """The steps of one converge, from a new report to the stored one."""
+
+    def __init__(self, settings: AgentSettings, request: ConvergeRequest, notify: Notifier):
+        self.settings = settings
+        self.request = request
+        self.notify = notify
+        self.reports = ReportStore(settings.state.reports, settings.report_retention)
+
+    def run(self, stop: Callable[[], bool]) -> Report:
+        request = self.request
+        started = datetime.now(UTC)
+        bundle = dict(request.bundle) if request.bundle is not None else None
+        report = Report(
+            self.reports.next_run_id(started), request.host, started, "noop" if request.noop else "apply", bundle
+        )
+        try:
+            self._converge(report, stop)
+        except TendError as error:
+            report.error = str(error)
+        report.finished = datetime.now(UTC)
+        report.timings["total_s"] = (report.finished - report.started).total_seconds()
+        self.reports.save(report.to_json(request.detailed_exitcodes))
+        if not request.noop:
+            self._log_run(report)
+        if self.settings.metrics_file is not None and not request.noop:
+            write_metrics(self.settings.metrics_file, report, bundle_time=request.bundle_time)
+        return report
+
+    def _converge(self, report: Report, stop: Callable[[], bool]) -> None:
+        request, paths = self.request, self.settings.state
+        clock = datetime.now(UTC)
+        root = Root(request.root or Path("/"))
+        system = System(root, None if request.noop else Bucket(paths.bucket))
+        refuse_private_keys(request.repo)
+        keys = _Once(lambda: load_repo_keys(request.repo))
+        keyring = GnuPG(paths.gnupg)
+        reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)
+        try:
+            catalog, _ = Compiler(request.repo, secrets=reader).compile(dict(request.facts), request.host)
+        finally:
+            report.secrets_read = [read.to_json() for read in reader.reads]
+            keyring.release()
+        self._log_reads(report)
+        for warning in catalog.warnings:
+            self.notify.warning(warning)
+        report.timings["compile_s"] = (datetime.now(UTC) - clock).total_seconds()
+        state = self._state(report)
+        if not request.noop:
+            # Before any change: temps a killed run left in the state, and proof that the state can
+            # still be written, so that a run never converges without a record of it.
+            for directory in (paths.root, paths.reports, *sorted(paths.bucket.glob("??"))):
+                if directory.is_dir():
+                    system.cleanup_stale_temps(directory)
+            state.save()
+        options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ))
+        runner = Runner(
+            catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,
+            on_result=self.notify.result, diffs=request.diffs,
+            providers=Providers(system, options, note=self.notify.warning),
+        )  # fmt: skip
+        clock = datetime.now(UTC)
+        runner.run(report)
+        if not request.noop:
+            state.save_ledger(report.run_id, (result.id for result in report.resources))
+        report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
+        # Checks probe the live host, so a converge into another root (an image) has none to run.
+        if not request.noop and root.is_host and report.status is RunStatus.CHANGED and catalog.checks:
+            clock = datetime.now(UTC)
+            report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
+            report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
+
+    def _state(self, report: Report) -> RunState:
+        """The state of earlier runs. A damaged one is set aside and said; drift is then judged from the
+        last full run's report where the ledger of its desired states still matches it."""
+        state = RunState.load(self.settings.state.state_file, read_only=self.request.noop, now=datetime.now(UTC))
+        damage = state.damaged
+        if damage is None:
+            return state
+        report.state_damaged = True
+        recalled = _recall(state, self.reports)
+        if damage.moved_to is not None:
+            done = f"moved it aside to {damage.moved_to}; refreshes it still owed are lost"
+        else:
+            done = (
+                "left it in place (noop writes nothing); the next apply moves it aside and loses the refreshes it owes"
+            )
+        judged = f"drift is judged against the report of run {recalled}" if recalled else "drift cannot be told"
+        self.notify.warning(f"{damage.path} is damaged ({damage.reason}): {done}; {judged}")
+        return state
+
+    def _log_run(self, report: Report) -> None:
+        """A line per change (and failure) and one for the run, to syslog/journald; never a value."""
+        from agent.reports.text import resource_line, summary
+        from agent.system.syslog import send
+
+        lines = [resource_line(result, colour=False) or "" for result in report.resources]
+        commit = (report.bundle or {}).get("commit")
+        ending = f"run {report.run_id}: {report.error}" if report.error else summary(report)
+        send("tend", [*lines, ending + (f" (bundle {commit[:12]})" if commit else "")])
+
+    def _log_reads(self, report: Report) -> None:
+        """Every secret read goes to the hash-chained audit log (and syslog) before anything changes."""
+        commit = (report.bundle or {}).get("commit")
+        at = report.started.isoformat(timespec="seconds")
+        entries = [
+            {"time": at, "run_id": report.run_id, "host": report.host, "commit": commit, **read}
+            for read in report.secrets_read
+        ]
+        to_syslog(AuditLog(self.settings.state.audit_log).append(entries))
+
+
+def _recall(state: RunState, reports: ReportStore) -> str | None:
+    """Give `state` the last full run's desired digests with the statuses of that run's stored report;
+    that run's id, or None when the ledger or the report is gone or does not match."""
+    ledger = state.ledger()
+    if ledger is None:
+        return None
+    run_id, desired = ledger
+    for name in ("last", run_id):
+        try:
+            stored = reports.load(name)
+        except (OSError, ValueError):
+            continue
+        if isinstance(stored, dict) and stored.get("run_id") == run_id:
+            resources = stored.get("resources")
+            statuses = {
+                r["id"]: r["status"]
+                for r in (resources if isinstance(resources, list) else [])
+                if isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("status"), str)
+            }
+            return run_id if state.recall(desired, statuses) else None
+    return None
+
+
+class _Once:
+    """A value computed at its first use, then kept."""
+
+    def __init__(self, make: Callable[[], Any]):
+        self.make = make
+        self.value: Any = None
+
+    def __call__(self) -> Any:
+        if self.value is None:
+            self.value = self.make()
+        return self.value

@@ -1,0 +1,131 @@
+"""state.json's format versions and migrations, damage set aside (never lost), and the ledger that recalls drift."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent.runner.state import LEDGER, MIGRATIONS, STATE_VERSION, Damaged, RunState, upgrade
+
+AT = datetime(2026, 12, 3, 10, 15, 0, tzinfo=UTC)
+RESOURCES = {
+    "file:/etc/a": {"desired": "d" * 64, "status": "changed", "at": "2026-12-01T00:00:00.000Z"},
+    "exec:restart": {"desired": "e" * 64, "status": "unchanged", "at": "2026-12-01T00:00:00.000Z"},
+}
+OWED = {"exec:restart": ["file:/etc/a"]}
+
+
+def test_every_version_before_the_current_one_has_a_migration() -> None:
+    assert sorted(MIGRATIONS) == list(range(STATE_VERSION))
+    for version, migrate in MIGRATIONS.items():
+        before = {"resources": {}, "owed_refresh": {}} | ({"version": version} if version else {})
+        assert migrate(before)["version"] == version + 1
+
+
+def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
+    """Version 0: the layout without a version field."""
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps({"resources": RESOURCES, "owed_refresh": OWED}))
+    state = RunState.load(path, now=AT)
+    assert state.damaged is None
+    assert (state.resources, state.owed) == (RESOURCES, OWED)
+    assert path.is_file() and not list(tmp_path.glob("*.damaged-*"))
+    state.save()
+    assert json.loads(path.read_text()) == {"version": 1, "resources": RESOURCES, "owed_refresh": OWED}
+
+
+def test_a_file_as_earlier_tends_wrote_it_loads_unchanged(tmp_path: Path) -> None:
+    """Earlier releases already wrote `"version": 1` (json.dumps with sorted keys): the same format."""
+    path = tmp_path / "state.json"
+    written = json.dumps({"version": 1, "resources": RESOURCES, "owed_refresh": OWED}, sort_keys=True)
+    path.write_text(written)
+    state = RunState.load(path)
+    assert state.damaged is None and (state.resources, state.owed) == (RESOURCES, OWED)
+    state.save()
+    assert path.read_text() == written
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"version": 1, "resources": {', "not JSON: Expecting property name"),
+        (b'{"a\xc3\x28": 1}', "not UTF-8 text"),
+        (b"", "not JSON: Expecting value: line 1 column 1 (char 0)"),
+        (b"[1, 2]", "a JSON list where a state object belongs"),
+        (b'{"version": 1, "resources": {"file:/a": "x"}}', "'resources' is not a map of resource records"),
+        (b'{"version": 1, "owed_refresh": {"exec:x": "file:/a"}}', "'owed_refresh' is not a map of resource lists"),
+        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (1)"),
+        (b'{"version": "1"}', "the format version '1' is not a version number"),
+        (b'{"version": true}', "the format version True is not a version number"),
+    ],
+    ids=["truncated", "binary", "empty", "list", "resources", "owed", "future", "string-version", "bool-version"],
+)
+def test_a_damaged_file_is_moved_aside_and_kept(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    state = RunState.load(path, now=AT)
+    assert state.damaged is not None
+    assert state.damaged.reason.startswith(reason)
+    aside = tmp_path / "state.json.damaged-20261203T101500Z"
+    assert state.damaged.path == path and state.damaged.moved_to == aside
+    assert aside.read_bytes() == content and not path.exists()
+    assert (state.resources, state.owed) == ({}, {})
+
+
+def test_a_second_damage_in_the_same_second_keeps_both(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    for content in (b"one", b"two"):
+        path.write_bytes(content)
+        RunState.load(path, now=AT)
+    assert (tmp_path / "state.json.damaged-20261203T101500Z").read_bytes() == b"one"
+    assert (tmp_path / "state.json.damaged-20261203T101500Z.1").read_bytes() == b"two"
+
+
+def test_noop_leaves_a_damaged_file_where_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b"{")
+    state = RunState.load(path, read_only=True, now=AT)
+    assert state.damaged is not None and state.damaged.moved_to is None
+    assert path.read_bytes() == b"{" and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_a_missing_file_is_no_damage(tmp_path: Path) -> None:
+    state = RunState.load(tmp_path / "state.json")
+    assert state.damaged is None and state.resources == {}
+
+
+def test_the_ledger_recalls_drift_as_the_last_run_left_it(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = RunState.load(path)
+    same, moved = state.digest({"content": "a"}), state.digest({"content": "b"})
+    for rid in ("file:/same", "file:/failed", "file:/moved", "file:/not-reported"):
+        state.record(rid, same, "changed", "t")
+    state.save()
+    state.save_ledger("00000007-x", ["file:/same", "file:/failed", "file:/moved", "file:/not-reported"])
+    assert json.loads((tmp_path / LEDGER).read_text())["run_id"] == "00000007-x"
+
+    path.write_text("damaged")
+    fresh = RunState.load(path, now=AT)
+    ledger = fresh.ledger()
+    assert ledger is not None and ledger[0] == "00000007-x"
+    statuses = {"file:/same": "unchanged", "file:/failed": "failed", "file:/moved": "changed"}
+    assert fresh.recall(ledger[1], statuses) == 3
+    assert fresh.drifted("file:/same", same, out_of_sync=True)
+    assert not fresh.drifted("file:/same", same, out_of_sync=False)
+    assert not fresh.drifted("file:/failed", same, out_of_sync=True)  # not in sync at the end of that run
+    assert not fresh.drifted("file:/moved", moved, out_of_sync=True)  # its desired state changed since
+    assert not fresh.drifted("file:/not-reported", same, out_of_sync=True)  # its status is unknown
+
+
+@pytest.mark.parametrize("content", ["nonsense", '{"version": 1, "run_id": 5, "desired": {}}', '{"version": 9}'])
+def test_an_unusable_ledger_recalls_nothing(tmp_path: Path, content: str) -> None:
+    (tmp_path / LEDGER).write_text(content)
+    assert RunState.load(tmp_path / "state.json").ledger() is None
+
+
+def test_upgrade_refuses_what_is_no_state() -> None:
+    with pytest.raises(Damaged, match="a JSON str where a state object belongs"):
+        upgrade("state")
