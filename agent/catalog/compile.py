@@ -30,6 +30,11 @@ class Decryptor(Protocol):
     def __call__(self, value: EncryptedValue) -> Secret: ...
 
 
+# Plaintexts shorter than this are not hunted in rendered output: too many false alarms, too little to leak.
+HUNTED_BYTES = 8
+TITLE_FROM_SECRET = "the title may not be computed from a secret: it is shown in every report"
+
+
 class _Absent(str):
     """What a tolerant compile (recipient derivation) gets for a key missing from the data: an empty
     string that also answers any attribute, item or call with itself, so templates render on."""
@@ -80,6 +85,13 @@ class Compiler:
         self.renderer = Renderer(root)
         self.secrets = secrets
         self.tolerant = tolerant
+        self.plaintexts: set[str] = set()  # what this compiler's reader gave, for the last line of defence
+
+    def _read(self, value: EncryptedValue) -> Any:
+        secret = self.secrets(value)
+        if isinstance(secret, Secret) and len(secret.reveal().encode()) >= HUNTED_BYTES:
+            self.plaintexts.add(secret.reveal())
+        return secret
 
     def compile(self, facts: Mapping[str, Any], host: str | None = None) -> tuple[Catalog, LookupContext]:
         context = self.hiera.context(facts)
@@ -91,7 +103,7 @@ class Compiler:
             variables = self._variables(definition, context, facts)
             catalog.checks.extend(self._checks(definition, variables))
             for declaration in definition.resources:
-                for resource, refs in _Declared(self, declaration, variables).resources():
+                for resource, refs in _Declared(self, declaration, variables, catalog.warnings).resources():
                     other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
                         raise resource.fail(f"declared twice: also at {other.location} ({other.id})")
@@ -131,7 +143,7 @@ class Compiler:
             where = Location(definition.location.file, definition.parameter_lines.get(name))
             try:
                 value = context.lookup_value(f"{definition.name}::{name}", default)
-                variables[name] = reveal(value, self.secrets)
+                variables[name] = reveal(value, self._read)
             except TendError as error:
                 if error.location is None:
                     error.location, error.subject = where, f"parameter '{name}'"
@@ -154,7 +166,7 @@ class Compiler:
         def lookup(key: str, default: Any = MISSING, merge: Any = None) -> Any:
             if self.tolerant and default is MISSING:
                 default = ABSENT
-            return reveal(context.lookup_value(key, default, merge), self.secrets)
+            return reveal(context.lookup_value(key, default, merge), self._read)
 
         return lookup
 
@@ -162,8 +174,9 @@ class Compiler:
 class _Declared:
     """One declaration expanded: its loop items, `when`, rendered title and attributes."""
 
-    def __init__(self, compiler: Compiler, declaration: Declaration, variables: dict[str, Any]):
+    def __init__(self, compiler: Compiler, declaration: Declaration, variables: dict[str, Any], warnings: list[str]):
         self.compiler = compiler
+        self.warnings = warnings
         self.declaration = declaration
         self.variables = variables
 
@@ -197,11 +210,15 @@ class _Declared:
     def _build(self, attributes: dict[str, Any], variables: dict[str, Any]) -> tuple[Resource, dict] | None:
         declaration = self.declaration
         when = attributes.pop("when", None)
-        if when is not None and not self._render(when, variables, "when").value:
+        condition = None if when is None else self._render(when, variables, "when")
+        if condition is not None and not condition.value:
             return None
         title = self._render(declaration.title, variables, None)
+        if title.sensitive or _holds_plaintext(title.value, self.compiler.plaintexts):
+            # Named as written: the rendered title is the very thing that may not be shown.
+            raise ManifestError(TITLE_FROM_SECRET, location=declaration.location, subject=self._name())
         values: dict[str, Any] = {}
-        tainted = {"title"} if title.sensitive else set()
+        tainted = {"when"} if condition is not None and condition.sensitive else set()
         for name, raw in attributes.items():
             rendered = self._render(raw, variables, name)
             values[name] = rendered.value
@@ -212,9 +229,11 @@ class _Declared:
         except ManifestError as error:
             error.subject = error.subject or self._name()
             raise
+        cls = TYPES[declaration.type]
+        found = self._defend(cls, str(title.value), values, tainted)
+        tainted |= found
         refs = {name: values.pop(name) for name in RELATIONS if name in values}
         tags = values.pop("tags", None) or []
-        cls = TYPES[declaration.type]
         resource = cls(
             title=str(title.value),
             values=values,
@@ -225,11 +244,32 @@ class _Declared:
             attribute_lines=declaration.attribute_lines,
             tainted=frozenset(tainted),
         )
-        if "title" in tainted:
-            raise resource.fail("the title may not be computed from a secret: it is shown in every report")
         resource.check_attributes()
         resource.validate()
         return resource, refs
+
+    def _defend(self, cls: type[Resource], title: str, values: dict[str, Any], tainted: set[str]) -> set[str]:
+        """The last line of defence (DESIGN §8.8): attributes that hold a plaintext read in this run though
+        taint missed it are made sensitive (redacted wherever they are shown), with a warning; never a mode."""
+        plaintexts = self.compiler.plaintexts
+        found = {n for n, v in values.items() if n not in tainted and _holds_plaintext(v, plaintexts)}
+        if not found:
+            return found
+        where = self.declaration.where(sorted(found)[0])
+        rid = f"{cls.type_name}:{title}"
+        if "mode" in cls.attributes and values.get("mode") is None and "content" in found:
+            raise ManifestError(
+                "the content holds a secret's plaintext though it was not computed from one (copied into clear "
+                'data?): give mode explicitly (e.g. "0600"), tend does not choose it for a file that may be '
+                "readable by group or others",
+                location=where,
+                subject=rid,
+            )
+        self.warnings.append(
+            f"{where}: {rid}: {', '.join(sorted(found))} holds the plaintext of a secret read in this run, though "
+            "not computed from one: treated as sensitive (redacted in diffs and reports)"
+        )
+        return found
 
     def _load_content(self, values: dict[str, Any], variables: dict[str, Any], tainted: set[str]) -> None:
         """`template:` and `source:` become `content` (a file's), read from the repository."""
@@ -246,6 +286,21 @@ class _Declared:
             if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
                 raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
             values["content"] = path.read_bytes()
+
+
+def _holds_plaintext(value: Any, plaintexts: set[str]) -> bool:
+    """Some plaintext inside a rendered value outside a Secret (keys of hashes included)."""
+    if not plaintexts or isinstance(value, Secret):
+        return False
+    if isinstance(value, str):
+        return any(p in value for p in plaintexts)
+    if isinstance(value, bytes):
+        return any(p.encode() in value for p in plaintexts)
+    if isinstance(value, list):
+        return any(_holds_plaintext(v, plaintexts) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_plaintext(k, plaintexts) or _holds_plaintext(v, plaintexts) for k, v in value.items())
+    return False
 
 
 def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""The Jinja2 side of rendering: the sandboxed environment, the repository's template loader, error lines."""
+"""The Jinja2 side of rendering: the bounded sandbox, the repository's template loader, error lines."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from agent.catalog.render import TEMPLATE_DIRS
+from agent.catalog.sandbox import STATE, BoundedSandbox
 from agent.errors import ManifestError
 from agent.location import Location
 from agent.secrets.secret import Secret
@@ -32,24 +32,18 @@ class _RepoLoader(jinja2.BaseLoader):
         raise jinja2.TemplateNotFound(template)
 
 
-class _Sandbox(SandboxedEnvironment):
-    """Jinja's sandbox, and no attribute of a Secret at all: templates print a secret, never unwrap it."""
-
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        return not isinstance(obj, Secret) and super().is_safe_attribute(obj, attr, value)
-
-
-def make_environment(root: Path, taint_name: str) -> jinja2.Environment:
-    """Strict, sandboxed, trim_blocks and keep_trailing_newline on; `{{ secret }}` reveals and taints."""
+def make_environment(root: Path) -> jinja2.Environment:
+    """Strict, sandboxed and bounded, trim_blocks and keep_trailing_newline on; `{{ secret }}` reveals and
+    taints the render (its RenderState, in the context)."""
 
     @jinja2.pass_context
     def finalize(context: jinja2.runtime.Context, value: Any) -> Any:
         if isinstance(value, Secret):
-            context[taint_name].sensitive = True
+            context[STATE].taint(value)
             return value.reveal()
         return value
 
-    return _Sandbox(
+    return BoundedSandbox(
         loader=_RepoLoader(root),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

@@ -10,18 +10,36 @@ from typing import Any
 
 from agent.errors import ManifestError, SecretError
 from agent.location import Location
-from agent.secrets.secret import holds_secret
+from agent.secrets.secret import Secret, holds_secret
 
 _NATIVE = re.compile(r"\A\{\{(?P<expr>.*)\}\}\Z", re.DOTALL)
-_TAINT = "__tend_taint__"
+STATE = "__tend_render__"  # the name of the render's RenderState in the template context
 TEMPLATE_DIRS = ("templates", "manifests")
 
 
-class _Taint:
-    __slots__ = ("sensitive",)
+class RenderState:
+    """What one render learns as it runs: the first secret it revealed (its taint), the loop steps it took."""
+
+    __slots__ = ("source", "steps")
 
     def __init__(self) -> None:
-        self.sensitive = False
+        self.source: Secret | None = None
+        self.steps = 0
+
+    def taint(self, secret: Secret) -> None:
+        if self.source is None:
+            self.source = secret
+
+    @property
+    def sensitive(self) -> bool:
+        return self.source is not None
+
+    def wrap(self, text: Any) -> Any:
+        """A string built from a secret is a secret itself (keeping its origin), so its taint travels with it:
+        through loop items, `when`, and any later template that uses it."""
+        if self.source is None or not isinstance(text, str):
+            return text
+        return Secret(text, key=self.source.key, file=self.source.file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,33 +75,34 @@ class Renderer:
         if self._env is None:
             from agent.catalog.jinja_env import make_environment
 
-            self._env = make_environment(self.root, _TAINT)
+            self._env = make_environment(self.root)
         return self._env
 
     def value(self, value: Any, variables: Mapping[str, Any], where: Location) -> Rendered:
-        """Render every string inside `value`; a string that is one `{{ … }}` keeps its native type."""
-        taint = _Taint()
-        result = self._value(value, variables, where, taint)
-        return Rendered(result, taint.sensitive or holds_secret(result))
+        """Render every string inside `value`; a string that is one `{{ … }}` keeps its native type, and a
+        string built from a secret becomes a Secret."""
+        result = self._value(value, variables, where)
+        return Rendered(result, holds_secret(result))
 
-    def _value(self, value: Any, variables: Mapping[str, Any], where: Location, taint: _Taint) -> Any:
+    def _value(self, value: Any, variables: Mapping[str, Any], where: Location) -> Any:
         if isinstance(value, str):
-            return self._string(value, variables, where, taint) if is_template(value) else value
+            return self._string(value, variables, where) if is_template(value) else value
         if isinstance(value, list):
-            return [self._value(v, variables, where, taint) for v in value]
+            return [self._value(v, variables, where) for v in value]
         if isinstance(value, dict):
-            return {k: self._value(v, variables, where, taint) for k, v in value.items()}
+            return {k: self._value(v, variables, where) for k, v in value.items()}
         return value
 
-    def _string(self, text: str, variables: Mapping[str, Any], where: Location, taint: _Taint) -> Any:
+    def _string(self, text: str, variables: Mapping[str, Any], where: Location) -> Any:
         native = _NATIVE.match(text)
         if native and not is_template(native.group("expr")):
             return self._expression(native.group("expr"), variables, where)
+        state = RenderState()
         try:
             template = self._strings.get(text)
             if template is None:
                 template = self._strings[text] = self.env.from_string(text)
-            return template.render({**variables, _TAINT: taint})
+            return state.wrap(self.env.render_bounded(template, {**variables, STATE: state}))
         except (ManifestError, SecretError):
             raise
         except Exception as error:  # a Jinja2 error, or any failure of the user's expression
@@ -96,7 +115,7 @@ class Renderer:
                 compiled = self._expressions[expression] = self.env.compile_expression(
                     expression, undefined_to_none=False
                 )
-            result = compiled(**variables)
+            result = compiled(**variables, **{STATE: RenderState()})
             if _is_undefined(result):
                 result._fail_with_undefined_error()
             return result
@@ -108,10 +127,10 @@ class Renderer:
     def template(self, name: str, variables: Mapping[str, Any], where: Location) -> Rendered:
         """Render a template file (templates/NAME, or manifests/NAME next to the classes)."""
         safe_relative(name, where, "template")
-        taint = _Taint()
+        state = RenderState()
         env = self.env
         try:
-            text = env.get_template(name).render({**variables, _TAINT: taint})
+            text = env.render_bounded(env.get_template(name), {**variables, STATE: state})
         except (ManifestError, SecretError):
             raise
         except Exception as error:
@@ -119,7 +138,7 @@ class Renderer:
                 folders = " or ".join(f"{d}/{name}" for d in TEMPLATE_DIRS)
                 raise ManifestError(f"template not found: no {folders}", location=where) from None
             raise render_error(error, where, name, self.root) from None
-        return Rendered(text, taint.sensitive)
+        return Rendered(state.wrap(text), state.sensitive)
 
 
 def _is_undefined(value: Any) -> bool:

@@ -31,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
     if args.verb == "verify":
         verdict = log.verify()
         if verdict.ok:
-            print(f"{log.path}: {verdict.lines} reads, chain intact")
+            unkeyed = "" if verdict.keyed or not verdict.lines else " (no keyed head: written before tend keyed it)"
+            print(f"{log.path}: {verdict.lines} reads, chain intact{unkeyed}")
             return 0
         print(f"tend: {log.path}: {verdict.problem}", file=sys.stderr)
         return 1

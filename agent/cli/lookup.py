@@ -84,11 +84,14 @@ def _revealed(value: object, repo, settings, facts) -> object:
 
     home = Path(os.environ["GNUPGHOME"]) if os.environ.get("GNUPGHOME") else settings.state.gnupg
     keyring = GnuPG(home)
+    host = str(facts.get("hostname", ""))
     try:
-        reader = HostSecrets(keyring, lambda: load_repo_keys(repo), str(facts.get("hostname", "")))
+        reader = HostSecrets(keyring, lambda: load_repo_keys(repo), host)
         revealed = reveal(value, reader)
     finally:
         keyring.release()
+    if home.resolve() == settings.state.gnupg.resolve():
+        _log_reveal(reader, settings, host)
 
     def plain(item: object) -> object:
         if isinstance(item, Secret):
@@ -100,6 +103,20 @@ def _revealed(value: object, repo, settings, facts) -> object:
         return item
 
     return plain(revealed)
+
+
+def _log_reveal(reader, settings, host: str) -> None:
+    """A decryption with the host keyring is audited like a run's, before anything is printed."""
+    from datetime import UTC, datetime
+
+    from agent.secrets.auditlog import AuditLog, to_syslog
+
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    entries = [
+        {"time": at, "run_id": None, "host": host, "commit": None, "command": "lookup --reveal", **read.to_json()}
+        for read in reader.reads
+    ]
+    to_syslog(AuditLog(settings.state.audit_log).append(entries))
 
 
 def _print_explanation(trace, as_json: bool, render_text, to_json) -> None:

@@ -259,3 +259,113 @@ def test_a_secret_in_a_numeric_attribute_is_a_compile_error_with_file_and_line(s
     assert "Traceback" not in done.stderr
     assert "manifests/db.yaml:" in done.stderr and "timeout" in done.stderr
     assert not leaks(done.stdout + done.stderr)
+
+
+# -- loop items, titles and error messages (issue 20, items 1 and 3) --------------------------------------
+# What goes to syslog is the report's resource lines and error (agent/cli/converge.py) and the audit log's
+# lines with their hashes (syslog_lines): grepping the stored reports and those lines covers it.
+
+LOOP = """\
+  - file: /etc/e2e/loop.cred
+    loop: [{cred: "app:{{ password }}"}]
+    content: "{{ item.cred }}\\n"
+  - exec: loop-env
+    loop: [{cred: "app:{{ password }}"}]
+    command: [/bin/true]
+    environment: {CRED: "{{ item.cred }}"}
+    refreshonly: true
+"""
+LOOP_ARGV = """\
+  - exec: loop-argv
+    loop: [{cred: "app:{{ password }}"}]
+    command: [/bin/echo, "{{ item.cred }}"]
+"""
+LOOP_TITLE = """\
+  - file: "/etc/e2e/{{ item.cred }}"
+    loop: [{cred: "app-{{ password }}"}]
+    content: x
+"""
+LOOP_CHOICE = """\
+  - file: /etc/e2e/choice
+    loop: [{cred: "app-{{ password }}"}]
+    ensure: "{{ item.cred }}"
+"""
+
+
+def everything_left(site, host: str = "db1") -> list[tuple[str, bytes]]:
+    """Every file in the host's state directory (reports, state, audit log) but the bucket, and the syslog
+    lines of its audit log."""
+    from agent.secrets.auditlog import syslog_lines
+
+    state = site.state(host)
+    out = [(str(p), p.read_bytes()) for p in walk_files(state) if "gnupg" not in p.relative_to(state).parts[:1]]
+    log = state / "audit.log"
+    if log.is_file():
+        lines = [line for line in log.read_bytes().splitlines() if line]
+        out.append(("syslog", "\n".join(syslog_lines(lines)).encode()))
+    return out
+
+
+def assert_nothing_leaked(site, *runs: subprocess.CompletedProcess[str]) -> None:
+    for done in runs:
+        assert not leaks(done.stdout + done.stderr, EVERY_SECRET), done.args
+    for where, data in everything_left(site):
+        assert not leaks(data, EVERY_SECRET), where
+
+
+def test_a_loop_item_from_a_secret_is_sensitive_everywhere(site):
+    import json
+
+    site.append("manifests/db.yaml", LOOP)
+    plan = site.converge("plan", "db1")
+    debug_plan = site.tend("--debug", "plan", "--repo", str(site.repo), "--host", "db1",
+                           "--state-dir", str(site.state("db1")), "--root", str(site.root("db1")))  # fmt: skip
+    applied = site.converge("apply", "db1", "--json")
+    assert applied.returncode == 0, applied.stderr
+    assert "    content changed (sensitive)" in plan.stdout
+    report = json.loads(applied.stdout)
+    entries = {r["id"]: r for r in report["resources"]}
+    assert entries["file:/etc/e2e/loop.cred"]["sensitive"] is True
+    assert entries["exec:loop-env"]["sensitive"] is True
+    cred = site.root("db1") / "etc/e2e/loop.cred"
+    assert stat.S_IMODE(cred.stat().st_mode) == 0o600
+    assert cred.read_text() == f"app:{PLAIN['db::password']}\n"
+    assert_nothing_leaked(site, plan, debug_plan, applied)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "said"),
+    [
+        (LOOP_ARGV, "'command' may not be computed from a secret"),
+        (LOOP_TITLE, "file:/etc/e2e/{{ item.cred }}: the title may not be computed from a secret"),
+        (LOOP_CHOICE, "'ensure' must be one of"),
+    ],
+    ids=["argv", "title", "error-message"],
+)
+def test_a_loop_item_from_a_secret_is_refused_without_showing_it(site, manifest: str, said: str):
+    site.append("manifests/db.yaml", manifest)
+    runs = [
+        site.converge("apply", "db1"),
+        site.converge("apply", "db1", "--json"),
+        site.converge("plan", "db1"),
+        site.tend(
+            "--debug",
+            "apply",
+            "--repo",
+            str(site.repo),
+            "--host",
+            "db1",
+            "--state-dir",
+            str(site.state("db1")),
+            "--root",
+            str(site.root("db1")),
+        ),
+    ]
+    for done in runs:
+        assert done.returncode == 1, done.args
+        assert said in done.stdout + done.stderr, done.stdout + done.stderr
+    check = site.tend("check")
+    assert check.returncode == 1 and "FAIL db1" in check.stdout and said in check.stdout, check.stdout
+    assert "<secret" not in check.stdout
+    assert_nothing_leaked(site, *runs, check)
+    assert not (site.root("db1") / "etc/e2e").exists()

@@ -62,7 +62,9 @@ def test_templates_may_not_escape_the_repository(renderer: Renderer) -> None:
 def test_a_secret_taints_and_renders_its_plaintext(renderer: Renderer) -> None:
     secret = Secret("s3cret", key="k", file="f")
     rendered = renderer.value("pw={{ pw }}\n", {"pw": secret}, WHERE)
-    assert rendered.value == "pw=s3cret\n" and rendered.sensitive
+    # A string built from a secret is a Secret itself, so its taint follows it (loop items, later templates).
+    assert isinstance(rendered.value, Secret) and rendered.sensitive
+    assert rendered.value.reveal() == "pw=s3cret\n" and repr(rendered.value) == "<secret: f:k>"
     native = renderer.value("{{ pw }}", {"pw": secret}, WHERE)
     assert native.value is secret and native.sensitive
     assert "s3cret" not in f"{secret} {secret!r} {secret:>10}"
