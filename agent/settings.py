@@ -82,6 +82,7 @@ class AgentSettings:
     facts_dir: Path = DEFAULT_FACTS_DIR
     report_retention: int = 100
     apt: Mapping[str, Any] = field(default_factory=dict)
+    apt_lists_max_age_s: int = 3600
     metrics_file: Path | None = None
     config_file: Path | None = None
 
@@ -122,6 +123,7 @@ def load_settings(
         facts_dir=_path(environ.get("TEND_FACTS_DIR")) or _path(raw.get("facts_dir")) or DEFAULT_FACTS_DIR,
         report_retention=raw.get("report_retention", 100),
         apt=raw.get("apt", {}),
+        apt_lists_max_age_s=parse_duration(raw.get("apt", {}).get("lists_max_age", 3600), at("apt"), "apt"),
         metrics_file=_path(raw.get("metrics_file")),
         config_file=path if path.exists() else None,
     )

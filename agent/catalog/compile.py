@@ -286,6 +286,14 @@ class _Declared:
             if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
                 raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
             values["content"] = path.read_bytes()
+        for name, spec in TYPES[self.declaration.type].attributes.items():
+            value = values.get(name)
+            if spec.from_files and isinstance(value, str) and "\n" not in value.strip():
+                relative = safe_relative(value.strip(), where(name), name)
+                path = (self.compiler.root / "files" / relative).resolve()
+                if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
+                    raise ManifestError(f"{name}: no files/{relative}", location=where(name))
+                values[name] = path.read_bytes()
 
 
 def _holds_plaintext(value: Any, plaintexts: set[str]) -> bool:
@@ -315,12 +323,23 @@ def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> Non
                 catalog.edges.append(Edge(source, target, Relation(name)))
                 explicit.add((source, target))
     for rid, resource in catalog.resources.items():
-        for ref in resource.implicit_requires():
+        for ref in _expand(catalog, resource.implicit_requires()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
         for ref in resource.implicit_subscribes():
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
+
+
+def _expand(catalog: Catalog, refs: list[str]) -> list[str]:
+    """Implicit references with `type:*` standing for every resource of that type (a package needs every apt_source)."""
+    found: list[str] = []
+    for ref in refs:
+        if ref.endswith(":*"):
+            found += [rid for rid in catalog.resources if rid.startswith(ref[:-1])]
+        else:
+            found.append(ref)
+    return found
 
 
 def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:

@@ -34,6 +34,7 @@ class ProviderClass(Protocol):
 # For each type, its providers in order of preference: the first suitable one is chosen.
 CANDIDATES: dict[str, tuple[ProviderClass, ...]] = {
     "package": (Apt,),
+    "apt_source": (Apt,),
     "service": (Systemd, BaseService),
     "user": (Useradd,),
     "group": (Groupadd,),

@@ -1,22 +1,35 @@
-"""The `apt` package provider: reads the dpkg database once per run, changes packages with apt-get, non-interactively.
+"""The `apt` provider: packages through dpkg's database (read once per run) and apt-get, non-interactively;
+apt sources (agent/providers/apt_sources.py); holds with apt-mark; debconf answers before installs.
 
 Under `--root DIR` the database is DIR/var/lib/dpkg/status and apt runs with `-o Dir=DIR` (the root's
 own sources, lists and cache) and dpkg with `--root=DIR` (maintainer scripts chrooted into DIR).
+
+apt's package lists are refreshed (`apt-get update`, at most once per run, never in noop) when an
+apt_source changed, before `latest` looks for a candidate when tend's last successful update is
+older than `lists_max_age`, and before an install that apt's lists do not offer. That time is
+tend's own record (`apt-lists.json` in the state directory): apt keeps no time of its last
+update, and the files in its lists carry the repository's dates, not apt's.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError, HostError
+from agent.providers import apt_sources
+from agent.providers.apt_output import NO_POLICY, DpkgPackage, Policy, failure, parse_dpkg_status, parse_policy
+from agent.providers.apt_sources import SourceFiles
+from agent.providers.debconf import Answer, preseed
 from agent.providers.options import Note, ProviderOptions
 from agent.providers.packages import PackageState
 from agent.system import CommandResult, Host
 from agent.system.commands import DEFAULT_ENV
+
+__all__ = ["Apt", "DpkgPackage", "Policy", "configured_options", "parse_dpkg_status", "parse_policy"]
 
 STATUS_FILE = "/var/lib/dpkg/status"
 LOCK_TIMEOUT_S = 300
@@ -24,99 +37,10 @@ APT_TIMEOUT_S = 3600.0
 ENV = {**DEFAULT_ENV, "DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
 # Keep the conffiles an admin changed; take the package's own where nobody did.
 CONFFILE_OPTIONS = ("-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Options::=--force-confdef")
-INSTALLED_STATES = frozenset(["installed", "triggers-pending", "triggers-awaited"])
-BROKEN_STATES = frozenset(["half-installed", "unpacked", "half-configured"])
 # What apt and dpkg need to start a database in an empty root.
 ROOT_FOLDERS = ("/var/lib/dpkg/updates", "/var/lib/dpkg/info", "/var/log/apt", "/etc/apt/preferences.d",
                 "/etc/apt/apt.conf.d", "/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial")  # fmt: skip
-_LOCKED = ("Could not get lock", "dpkg frontend lock", "Unable to acquire the dpkg")
-_POLICY_VERSION = re.compile(r"^ (?:\*\*\*|   ) (\S+) -?\d+$")
-
-
-@dataclass(frozen=True, slots=True)
-class DpkgPackage:
-    """One package as the dpkg status database records it."""
-
-    name: str
-    version: str
-    want: str  # install, hold, deinstall, purge, unknown
-    flag: str  # ok, reinstreq
-    state: str  # installed, config-files, not-installed, half-configured, …
-    architecture: str = ""
-
-    @property
-    def installed(self) -> bool:
-        return self.state in INSTALLED_STATES
-
-    @property
-    def broken(self) -> bool:
-        return self.state in BROKEN_STATES or self.flag == "reinstreq"
-
-    @property
-    def held(self) -> bool:
-        return self.want == "hold"
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What `apt-cache policy` says of a package: the version apt would install and every version it knows."""
-
-    candidate: str | None
-    versions: tuple[str, ...]
-
-
-NO_POLICY = Policy(None, ())
-
-
-def parse_dpkg_status(text: str) -> dict[str, DpkgPackage]:
-    """The packages of a dpkg status file by name; a package of a foreign architecture also as `name:arch`.
-
-    Where one name has entries for several architectures, the bare name is the installed one.
-    """
-    packages: dict[str, DpkgPackage] = {}
-    for stanza in text.split("\n\n"):
-        stanza = "\n" + stanza
-        name, status = _field(stanza, "Package"), _field(stanza, "Status").split()
-        if not name or len(status) != 3:
-            continue
-        arch = _field(stanza, "Architecture")
-        package = DpkgPackage(name, _field(stanza, "Version"), status[0], status[1], status[2], arch)
-        if arch:
-            packages[f"{name}:{arch}"] = package
-        known = packages.get(name)
-        if known is None or (package.installed and not known.installed):
-            packages[name] = package
-    return packages
-
-
-def _field(stanza: str, key: str) -> str:
-    """The value of field `key` in a stanza that starts with a newline ('' when absent); a continuation
-    line starts with a space, so it never matches."""
-    start = stanza.find(f"\n{key}: ")
-    if start < 0:
-        return ""
-    start += len(key) + 3
-    end = stanza.find("\n", start)
-    return stanza[start : end if end >= 0 else len(stanza)].strip()
-
-
-def parse_policy(text: str) -> dict[str, Policy]:
-    """`apt-cache policy A B …` output by package name; a package apt does not know is left out."""
-    found: dict[str, Policy] = {}
-    name: str | None = None
-    candidate: str | None = None
-    versions: list[str] = []
-    for line in [*text.splitlines(), ""]:
-        if not line or (not line[0].isspace() and line.endswith(":")):
-            if name is not None:
-                found[name] = Policy(candidate, tuple(versions))
-            name, candidate, versions = (line[:-1] if line else None), None, []
-        elif line.strip().startswith("Candidate:"):
-            value = line.split(":", 1)[1].strip()
-            candidate = None if value == "(none)" else value
-        elif match := _POLICY_VERSION.match(line):
-            versions.append(match.group(1))
-    return found
+STAMP_FILE = "apt-lists.json"
 
 
 def configured_options(
@@ -126,9 +50,9 @@ def configured_options(
 
     Later options win in apt, so the environment overrides the file.
     """
-    unknown = sorted(set(settings) - {"options"})
+    unknown = sorted(set(settings) - {"options", "lists_max_age"})
     if unknown:
-        raise ConfigError(f"apt: unknown key '{unknown[0]}' (known: options)", subject=where)
+        raise ConfigError(f"apt: unknown key '{unknown[0]}' (known: lists_max_age, options)", subject=where)
     options = settings.get("options") or []
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise ConfigError("apt: options must be a list of strings (apt-get arguments, like -o Dir::Cache=…)")
@@ -140,7 +64,8 @@ def configured_options(
 
 
 class Apt:
-    """Packages through dpkg's database (read once per run, again after tend changes it) and apt-get."""
+    """Packages and apt sources; one instance per run, so the dpkg database is read once and the lists
+    updated at most once."""
 
     name = "apt"
 
@@ -151,10 +76,34 @@ class Apt:
 
     def __init__(self, system: Host, options: ProviderOptions, note: Note):
         self.system = system
+        self.options = options
         self.extra = tuple(options.apt_options)
         self._packages: dict[str, DpkgPackage] | None = None
-        self._updated = False
+        self._updated = False  # an apt-get update succeeded this run
+        self._stale = False  # a source was written since
+        self._pending = False  # a source differs from its manifest and was not written (noop)
+        self._policies: dict[str, Policy] = {}  # apt-cache policy answers since the lists last changed
         self.reads = 0  # how often the status file was read this run (the benchmark counts them)
+
+    # --- sources -------------------------------------------------------------------------------------
+
+    def source(self, name: str, wanted: SourceFiles | None) -> SourceFiles:
+        """The source's files as they are. When they differ from `wanted` (None: absent) the lists
+        cannot be trusted until the source is written and apt-get update has run."""
+        have = apt_sources.read(self.system, name)
+        if have != (wanted or SourceFiles(None, None)):
+            self._pending = True
+        return have
+
+    def write_source(self, name: str, files: SourceFiles) -> None:
+        self._lists_changed()
+        apt_sources.write(self.system, name, files)
+
+    def remove_source(self, name: str) -> None:
+        self._lists_changed()
+        apt_sources.remove(self.system, name)
+
+    # --- packages ------------------------------------------------------------------------------------
 
     def packages(self) -> Mapping[str, DpkgPackage]:
         """Every package dpkg knows, from one read of its status file."""
@@ -172,8 +121,8 @@ class Apt:
 
     def states(self, names: Sequence[str], *, candidates: bool) -> dict[str, PackageState]:
         """Each package's state from the run's one read of the dpkg database; with `candidates`, apt's
-        candidate too (no apt-get update while only looking). A package dpkg did not finish fails here,
-        so a plan shows it."""
+        candidate too, from lists refreshed first when stale (not in noop). A package dpkg did not
+        finish fails here, so a plan shows it."""
         known = self.packages()
         found: dict[str, PackageState] = {}
         for name in names:
@@ -190,12 +139,86 @@ class Apt:
                 gone = "absent" if package is not None and package.state != "not-installed" else "purged"
                 found[name] = PackageState(None, gone, held)
         if candidates:
+            if not self.options.noop and not self.lists_fresh():
+                self.update()
             policy = self.policy(names, update=False)
             found = {
                 n: PackageState(s.version, s.state, s.held, (policy.get(n) or NO_POLICY).candidate)
                 for n, s in found.items()
             }
         return found
+
+    def unlisted(self, names: Sequence[str], version: str | None) -> list[str]:
+        """The packages apt's lists do not offer (at `version` when given). When the lists are fresh and no
+        source changes, that is an error, so a plan shows it. Otherwise a plan (noop, which asks only
+        read-only questions) gets them back, and an apply refreshes the lists first and asks again."""
+        found = self._policy(list(names))
+        missing = [name for name in names if _missing([name], found, {name: version})]
+        if missing and not self.options.noop and not self.lists_fresh():
+            self.update()
+            found = self._policy(list(names))
+            missing = [name for name in names if _missing([name], found, {name: version})]
+        if missing and self.lists_fresh():
+            raise HostError(_unknown(missing[0], version, found.get(missing[0]), self._freshness()))
+        return missing
+
+    def install(
+        self,
+        names: Sequence[str],
+        version: str | None,
+        *,
+        allow_downgrade: bool = False,
+        recommends: bool | None = None,
+        answers: Sequence[Answer] = (),
+    ) -> None:
+        """One apt-get transaction for every package (at `version` when given), once apt offers them all;
+        debconf answers first; a held package is unheld for it and held again after. The lists are
+        refreshed first when a source changed, else only when apt does not offer a package."""
+        if self._stale or self._pending:
+            self.update()
+        policy = self.policy(names, wanted=dict.fromkeys(names, version), update=True)
+        for name in names:
+            if _missing([name], policy, {name: version}):
+                raise HostError(_unknown(name, version, policy.get(name), "after apt-get update"))
+        self._prepare_root()
+        preseed(self.system, list(answers))
+        specs = [name if version is None else f"{name}={version}" for name in names]
+        extra = ["--allow-downgrades"] if allow_downgrade else []
+        if recommends is not None:
+            extra += ["-o", f"APT::Install-Recommends={str(recommends).lower()}"]
+        held = [name for name in names if (p := self.packages().get(name)) is not None and p.held]
+        self.set_hold(held, False)
+        try:
+            self._change("install", *extra, "--", *specs)
+        finally:
+            self.set_hold(held, True)
+
+    def remove(self, names: Sequence[str], *, purge: bool) -> None:
+        self._prepare_root()
+        self.set_hold([name for name in names if (p := self.packages().get(name)) is not None and p.held], False)
+        self._change("purge" if purge else "remove", "--", *names)
+
+    def set_hold(self, names: Sequence[str], hold: bool) -> None:
+        """`apt-mark hold` or `unhold` the packages (nothing to do for none)."""
+        if not names:
+            return
+        try:
+            result = self._apt("apt-mark", "hold" if hold else "unhold", "--", *names)
+        finally:
+            self._packages = None
+        if not result.ok:
+            raise HostError(f"apt-mark {'hold' if hold else 'unhold'} failed: {failure(result, self.lock_timeout())}")
+
+    # --- lists ---------------------------------------------------------------------------------------
+
+    def lists_fresh(self) -> bool:
+        """Whether apt's lists can be trusted: no source changed, and updated this run or within lists_max_age."""
+        if self._stale or self._pending:
+            return False
+        if self._updated:
+            return True
+        age = self._lists_age()
+        return age is not None and age <= self.options.apt_lists_max_age_s
 
     def policy(
         self, names: Iterable[str], *, wanted: Mapping[str, str | None] | None = None, update: bool
@@ -211,28 +234,56 @@ class Apt:
 
     def update(self) -> None:
         self._updated = True
+        self._policies.clear()
+        self._prepare_root()
         result = self._apt("apt-get", "update")
         if not result.ok:
-            raise HostError(f"apt-get update failed: {_failure(result, self.lock_timeout())}")
+            raise HostError(f"apt-get update failed: {failure(result, self.lock_timeout())}")
+        self._stale = self._pending = False
+        self._record_update(self.options.clock())
 
-    def install(self, names: Sequence[str], version: str | None, *, allow_downgrade: bool = False) -> None:
-        """One apt-get transaction for every package (at `version` when given), once apt offers them all."""
-        policy = self.policy(names, wanted=dict.fromkeys(names, version), update=True)
-        for name in names:
-            offered = policy.get(name)
-            if offered is None or (offered.candidate is None and not offered.versions):
-                raise HostError(f"unknown package {name}: no apt source offers it (after apt-get update)")
-            if version is not None and version not in offered.versions:
-                available = ", ".join(offered.versions) or "none"
-                raise HostError(f"{name} {version} is not available (apt offers: {available})")
-        self._prepare_root()
-        specs = [name if version is None else f"{name}={version}" for name in names]
-        extra = ("--allow-downgrades",) if allow_downgrade else ()
-        self._change("install", *extra, "--", *specs)
+    def _lists_changed(self) -> None:
+        """A source changes: the lists are stale, here and for later runs, until an update succeeds."""
+        self._stale = True
+        self._record_update(None)
 
-    def remove(self, names: Sequence[str], *, purge: bool) -> None:
-        self._prepare_root()
-        self._change("purge" if purge else "remove", "--", *names)
+    def _freshness(self) -> str:
+        if self._updated:
+            return "after apt-get update"
+        age = self._lists_age() or 0
+        return f"the package lists are {age / 60:.0f} min old, within apt.lists_max_age"
+
+    def _stamp(self) -> tuple[Path | None, str]:
+        """The state file that records the last update, and this root's and options' key in it."""
+        folder = self.options.state_dir
+        return (folder / STAMP_FILE if folder else None), " ".join([str(self.system.root.path), *self.extra])
+
+    def _stamps(self, path: Path) -> dict[str, float]:
+        if self.system.read_state(path) is None:
+            return {}
+        try:
+            data = json.loads(self.system.read_bytes(path))
+        except ValueError:
+            return {}  # a damaged record costs one update, never the run
+        return data if isinstance(data, dict) else {}
+
+    def _lists_age(self) -> float | None:
+        path, key = self._stamp()
+        when = self._stamps(path).get(key) if path else None
+        return self.options.clock() - when if isinstance(when, int | float) else None
+
+    def _record_update(self, when: float | None) -> None:
+        path, key = self._stamp()
+        if path is None or self.options.noop or self.system.read_state(path.parent) is None:
+            return
+        stamps = self._stamps(path)
+        if when is None:
+            stamps.pop(key, None)
+        else:
+            stamps[key] = when
+        self.system.write_atomic(path, json.dumps(stamps, sort_keys=True).encode(), mode=0o600)
+
+    # --- commands ------------------------------------------------------------------------------------
 
     def _change(self, *args: str) -> None:
         try:
@@ -240,13 +291,18 @@ class Apt:
         finally:
             self._packages = None  # whatever happened, read the database again
         if not result.ok:
-            raise HostError(f"apt-get {args[0]} failed: {_failure(result, self.lock_timeout())}")
+            raise HostError(f"apt-get {args[0]} failed: {failure(result, self.lock_timeout())}")
 
     def _policy(self, names: list[str]) -> dict[str, Policy]:
-        result = self._apt("apt-cache", "policy", "--", *names)
-        if not result.ok:
-            raise HostError(f"apt-cache policy failed: {_failure(result, self.lock_timeout())}")
-        return parse_policy(result.stdout.decode(errors="replace"))
+        """apt-cache policy of the names not asked about since the lists last changed."""
+        asking = [name for name in names if name not in self._policies]
+        if asking:
+            result = self._apt("apt-cache", "policy", "--", *asking)
+            if not result.ok:
+                raise HostError(f"apt-cache policy failed: {failure(result, self.lock_timeout())}")
+            found = parse_policy(result.stdout.decode(errors="replace"))
+            self._policies.update({name: found.get(name, NO_POLICY) for name in asking})
+        return {name: self._policies[name] for name in names}
 
     def lock_timeout(self) -> str:
         """The lock wait in effect: the last DPkg::Lock::Timeout given (configured options come after ours)."""
@@ -291,9 +347,8 @@ def _missing(names: Sequence[str], found: Mapping[str, Policy], wanted: Mapping[
     return False
 
 
-def _failure(result: CommandResult, waited: str) -> str:
-    text = result.stderr.decode(errors="replace")
-    if any(marker in text for marker in _LOCKED):
-        return f"the dpkg database is locked by another process (waited {waited} s); the next run tries again"
-    errors = [line[3:] for line in text.splitlines() if line.startswith("E: ")]
-    return "; ".join(errors[-3:]) if errors else result.failure()
+def _unknown(name: str, version: str | None, offered: Policy | None, why: str) -> str:
+    """The error for a package (or version) apt does not offer; `why` says how recent apt's lists are."""
+    if offered is None or (offered.candidate is None and not offered.versions):
+        return f"unknown package {name}: no apt source offers it ({why})"
+    return f"{name} {version} is not available (apt offers: {', '.join(offered.versions) or 'none'}; {why})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.resources.apt_source import AptSource
 from agent.resources.base import Resource
 from agent.resources.exec import Exec
 from agent.resources.file import File
@@ -14,7 +15,7 @@ from agent.resources.sysctl import Sysctl
 from agent.resources.user import User
 
 TYPES: dict[str, type[Resource[Any]]] = {
-    cls.type_name: cls for cls in (File, Exec, Package, Service, User, Group, Sysctl)
+    cls.type_name: cls for cls in (File, Exec, Package, AptSource, Service, User, Group, Sysctl)
 }
 
 __all__ = ["TYPES", "Resource"]

@@ -27,7 +27,8 @@ class Attr:
     `check`: any further rule, giving the message that says what is wrong with a value (None:
     nothing); `secret_ok`: False where a secret would leak (argv, file names); `managed`: a
     property of the host that the generic `desired` and `changes` compare; `sensitive`: its values
-    are left out of reports when the resource holds a secret.
+    are left out of reports when the resource holds a secret; `from_files`: a one-line value names a
+    file under the repository's `files/`, whose content the compiler puts in its place.
     """
 
     kinds: tuple[type, ...]
@@ -38,15 +39,20 @@ class Attr:
     managed: bool = False
     sensitive: bool = False
     check: Callable[[Any], str | None] | None = None
+    from_files: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One property that differs: `from` and `to` are left out of reports when they are hidden."""
+    """One property that differs: `from` and `to` are left out of reports when they are hidden.
+
+    `drift`: False for a change that the unchanged desired state asks for by itself (a newer
+    version for `latest`), which nobody made behind tend's back."""
 
     property: str
     old: Any
     new: Any
+    drift: bool = True
 
     def to_json(self, hidden: bool) -> dict[str, Any]:
         if hidden:

@@ -122,7 +122,12 @@ class _Converge:
                 if directory.is_dir():
                     system.cleanup_stale_temps(directory)
             state.save()
-        options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ))
+        options = ProviderOptions(
+            apt_options=configured_options(self.settings.apt, os.environ),
+            apt_lists_max_age_s=self.settings.apt_lists_max_age_s,
+            state_dir=paths.root,
+            noop=request.noop,
+        )
         runner = Runner(
             catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,
             on_result=self.notify.result, diffs=request.diffs,

@@ -124,7 +124,8 @@ class Runner:
         desired = resource.desired()
         changes = resource.changes(desired, resource.current(self.system, provider))
         digest = self.state.digest(desired)
-        result.drift = resource.drift_detectable and self.state.drifted(rid, digest, bool(changes))
+        drifted = any(change.drift for change in changes)
+        result.drift = resource.drift_detectable and self.state.drifted(rid, digest, drifted)
         result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])

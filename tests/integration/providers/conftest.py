@@ -57,7 +57,8 @@ class Run:
         return {r["id"]: r["status"] for r in self.report["resources"]}
 
     def __str__(self) -> str:
-        return f"exit {self.returncode}\n{self.stdout}\n{self.stderr}"
+        errors = [f"{r['id']}: {r['error']}" for r in (self.report or {}).get("resources", []) if r.get("error")]
+        return "\n".join([f"exit {self.returncode}", *errors, self.stderr, self.stdout])
 
 
 @dataclass
@@ -109,6 +110,9 @@ def site(tmp_path: Path) -> Site:
 # --- Debian packages -------------------------------------------------------------------------------------------
 
 
+CONFMODULE = ". /usr/share/debconf/confmodule"
+
+
 @dataclass
 class AptRepo:
     """A flat local apt repository of test-built packages, with its own lists and cache (nothing of /etc/apt)."""
@@ -122,25 +126,46 @@ class AptRepo:
         return f"tendtest-{self.token}-{short}"
 
     def add(
-        self, short: str, version: str, *, depends: str | None = None, conffile: bool = False, postinst: str = ""
+        self,
+        short: str,
+        version: str,
+        *,
+        depends: str | None = None,
+        recommends: str | None = None,
+        conffile: bool = False,
+        postinst: str = "",
+        debconf: str | None = None,
     ) -> str:
-        """Build package `short` at `version` into the repository; its full name."""
+        """Build package `short` at `version` into the repository; its full name. `debconf` names a string
+        question the package asks (`<name>/<debconf>`, its config script and templates); `{name}` in
+        `postinst` is the package's name."""
         name = self.name(short)
         folder = self.work / "build" / f"{name}_{version}"
         control = [f"Package: {name}", f"Version: {version}", "Architecture: all", "Maintainer: tend tests <t@t>"]
         control += [f"Depends: {self.name(depends)}"] if depends else []
+        control += [f"Recommends: {self.name(recommends)}"] if recommends else []
         control += [f"Description: tend test package {short}"]
         files = {"DEBIAN/control": "\n".join(control) + "\n", f"usr/share/{name}/version": version + "\n"}
         if conffile:
             files |= {"DEBIAN/conffiles": f"/etc/{name}.conf\n", f"etc/{name}.conf": f"# {name} {version}\n"}
+        scripts = ["postinst"] if postinst else []
+        if debconf:
+            question = f"{name}/{debconf}"
+            files |= {
+                "DEBIAN/templates": f"Template: {question}\nType: string\nDescription: {debconf}?\n",
+                "DEBIAN/config": f"#!/bin/sh\nset -e\n{CONFMODULE}\ndb_input high {question} || true\ndb_go || true\n",
+                "DEBIAN/postrm": f'#!/bin/sh\nset -e\nif [ "$1" = purge ]; then\n  {CONFMODULE}\n  db_purge\nfi\n',
+            }
+            scripts += ["config", "postrm"]
+            postinst = f"{CONFMODULE}\n{postinst}"
         if postinst:
-            files |= {"DEBIAN/postinst": "#!/bin/sh\nset -e\n" + postinst + "\n"}
+            files |= {"DEBIAN/postinst": "#!/bin/sh\nset -e\n" + postinst.replace("{name}", name) + "\n"}
         for relative, content in files.items():
             path = folder / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content)
-        if postinst:
-            (folder / "DEBIAN/postinst").chmod(0o755)
+        for script in scripts:
+            (folder / "DEBIAN" / script).chmod(0o755)
         subprocess.run(["dpkg-deb", "--build", str(folder), str(self.path / f"{name}_{version}_all.deb")],
                        check=True, capture_output=True)  # fmt: skip
         self.built.append(name)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from agent.errors import HostError
+from agent.errors import HostError, ManifestError
 from agent.providers.apt import Apt
 from agent.providers.options import ProviderOptions
+from agent.providers.packages import PackageState
 from agent.resources.package import Package
 from tests.unit.fakes import FakeSystem, converge, declare
 
@@ -22,9 +24,17 @@ def policy(name: str, candidate: str, *versions: str) -> str:
     return f"{name}:\n  Installed: (none)\n  Candidate: {candidate}\n  Version table:\n{table}"
 
 
-def setup(root: str = "/") -> tuple[FakeSystem, Apt]:
+NOW = 1_700_000_000.0
+
+
+def setup(root: str = "/", *, updated_ago: float | None = None, noop: bool = False) -> tuple[FakeSystem, Apt]:
+    """A fake host with the fixture's dpkg database; tend's record of its last apt-get update `updated_ago` s."""
     system = FakeSystem(root, files={f"{root.rstrip('/')}/var/lib/dpkg/status": STATUS})
-    return system, Apt(system, ProviderOptions(), lambda text: None)
+    system.directories.add(Path("/state"))
+    if updated_ago is not None:
+        system.put("/state/apt-lists.json", json.dumps({root: NOW - updated_ago}))
+    options = ProviderOptions(state_dir=Path("/state"), noop=noop, clock=lambda: NOW)
+    return system, Apt(system, options, lambda text: None)
 
 
 def test_in_sync_packages_read_the_database_once_and_run_nothing() -> None:
@@ -53,13 +63,42 @@ def test_a_pinned_version_and_a_downgrade_allowed() -> None:
     assert system.lines("apt-get") == [f"apt-get {APT} install --allow-downgrades -- adduser=3.100"]
 
 
-def test_a_downgrade_not_allowed_and_a_held_package_fail_before_any_command() -> None:
+def test_a_downgrade_not_allowed_fails_before_any_command() -> None:
     system, apt = setup()
     with pytest.raises(HostError, match=r"installing adduser 3.100 would downgrade it from 3.134; set allow_down"):
         converge(declare(Package, "adduser", ensure="3.100"), system, apt)
-    with pytest.raises(HostError, match=r"tendtest-held is held \(apt-mark hold\): tend leaves it alone"):
-        converge(declare(Package, "tendtest-held", ensure="absent"), system, apt)
     assert system.ran == []
+
+
+def test_a_held_package_is_unheld_for_a_change_then_held_again() -> None:
+    """Held packages used to be refused; they are managed now (DESIGN §2, package hold)."""
+    system, apt = setup()
+    system.on("apt-cache policy -- tendtest-held", stdout=policy("tendtest-held", "2.0", "2.0", "1.0"))
+    assert converge(declare(Package, "tendtest-held", ensure="2.0"), system, apt) == [("ensure", "1.0", "2.0")]
+    assert [line for line in system.ran if "apt-cache" not in line] == [
+        f"apt-mark {CACHE} unhold -- tendtest-held",
+        f"apt-get {APT} install -- tendtest-held=2.0",
+        f"apt-mark {CACHE} hold -- tendtest-held",
+    ]
+
+
+def test_hold_is_a_property_managed_with_apt_mark() -> None:
+    system, apt = setup()
+    assert converge(declare(Package, "adduser", hold=True), system, apt) == [("hold", False, True)]
+    assert converge(declare(Package, "tendtest-held", hold=True), system, apt) == []
+    assert converge(declare(Package, "tendtest-held", hold=False), system, apt) == [("hold", True, False)]
+    pair = declare(Package, "pair", name=["adduser", "tendtest-held"], hold=True)
+    assert converge(pair, system, apt) == [("hold", ["tendtest-held"], ["adduser", "tendtest-held"])]
+    assert system.ran == [
+        f"apt-mark {CACHE} hold -- adduser",
+        f"apt-mark {CACHE} unhold -- tendtest-held",
+        f"apt-mark {CACHE} hold -- adduser tendtest-held",
+    ]
+
+
+def test_hold_needs_the_package_installed() -> None:
+    with pytest.raises(ManifestError, match=r"site.yaml:4: .*hold: true needs the package installed, not ensure"):
+        declare(Package, "cron", ensure="absent", hold=True)
 
 
 def test_a_package_dpkg_did_not_finish_fails() -> None:
@@ -68,12 +107,28 @@ def test_a_package_dpkg_did_not_finish_fails() -> None:
         converge(declare(Package, "tendtest-broken"), system, apt)
 
 
-def test_latest_upgrades_to_the_candidate_without_apt_get_update() -> None:
-    system, apt = setup()
+def test_latest_with_fresh_lists_upgrades_without_apt_get_update() -> None:
+    system, apt = setup(updated_ago=600)
     system.on("apt-cache policy -- base-files", stdout=policy("base-files", "12.4+deb12u15"))
     latest = declare(Package, "base-files", ensure="latest")
     assert converge(latest, system, apt) == [("ensure", "12.4+deb12u11", "12.4+deb12u15")]
     assert system.lines("apt-get") == [f"apt-get {APT} install -- base-files"]
+
+
+def test_latest_with_old_lists_updates_them_once_and_records_when() -> None:
+    system, apt = setup(updated_ago=7200)
+    system.on("apt-cache policy -- base-files", stdout=policy("base-files", "12.4+deb12u15"))
+    for name in ("base-files", "adduser"):
+        converge(declare(Package, name, ensure="latest"), system, apt)
+    assert system.lines("apt-get") == [f"apt-get {APT} update", f"apt-get {APT} install -- base-files"]
+    assert json.loads(system.text("/state/apt-lists.json")) == {"/": NOW}
+
+
+def test_an_upgrade_by_latest_is_never_drift_but_a_removal_is() -> None:
+    package = declare(Package, "base-files", ensure="latest")
+    upgrade = package.changes(package.desired(), {"ensure": PackageState("1.0", "installed", candidate="2.0")})
+    removed = package.changes(package.desired(), {"ensure": PackageState(None, "absent", candidate="2.0")})
+    assert [c.drift for c in upgrade] == [False] and [c.drift for c in removed] == [True]
 
 
 def test_unknown_package_runs_one_update_then_fails() -> None:
