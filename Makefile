@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # What the demo needs, and what the whole test suite needs besides (dpkg/apt tooling, strace for the leak
-# test, Debian's own python3 libraries for the .deb, chromium for the audit page), and what `make deb` and its
-# test need (dpkg-buildpackage with debhelper, dh-python and bash-completion's dh addon; lintian).
+# test, Debian's own python3 libraries for the .deb, chromium for the audit page, Prometheus and node_exporter
+# for the fleet evidence test), and what `make deb` and its test need (dpkg-buildpackage with debhelper,
+# dh-python and bash-completion's dh addon; lintian).
 DEMO_PACKAGES := gnupg git
-DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium
+DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium \
+	prometheus prometheus-node-exporter
 DEB_BUILD_PACKAGES := build-essential debhelper dh-python bash-completion lintian
 DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES)
 

@@ -75,14 +75,14 @@ def verify_commit(mirror: Path, commit: str, trusted: list[str], agent_keyring: 
         )
     keyring = GnuPG.temporary()
     try:
-        _gather_keys(keyring, agent_keyring, pinned, mirror, commit)
+        gather_keys(keyring, agent_keyring, pinned, mirror, commit)
         checked = keyring.verify(payload, signature)
     finally:
         keyring.close(remove=True)
     return Signature(commit, _trusted_signer(checked, pinned, short))
 
 
-def _gather_keys(keyring: GnuPG, agent_keyring: GnuPG, pinned: set[str], mirror: Path, commit: str) -> None:
+def gather_keys(keyring: GnuPG, agent_keyring: GnuPG, pinned: set[str], mirror: Path, commit: str) -> None:
     """The pinned keys of the agent keyring, and every key in the commit's keys/admins/ (pinning decides later)."""
     for fingerprint in agent_keyring.fingerprints(secret=False):
         if normalise(fingerprint) in pinned:

@@ -10,9 +10,12 @@ from agent import __version__
 from agent.cli import apply as apply_command
 from agent.cli import audit as audit_command
 from agent.cli import check as check_command
+from agent.cli import diff as diff_command
 from agent.cli import facts as facts_command
+from agent.cli import fleet as fleet_command
 from agent.cli import keys as keys_command
 from agent.cli import lookup as lookup_command
+from agent.cli import promote as promote_command
 from agent.cli import pull as pull_command
 from agent.cli import report as report_command
 from agent.cli import secrets as secrets_command
@@ -27,6 +30,9 @@ COMMANDS = (
     secrets_command,
     audit_command,
     report_command,
+    promote_command,
+    fleet_command,
+    diff_command,
 )
 
 

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runner",),
     ("fleet",),
     ("bundles",),
+    ("pipeline",),
     ("run",),
     ("daemon",),
     ("cli",),

@@ -1,0 +1,1 @@
+"""The deployment pipeline: ordered stages (pipeline.yaml), signed release tags, fleet evidence, promotion."""
