@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import fnmatch
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -262,9 +263,10 @@ def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> Non
         for ref in resource.implicit_requires():
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
-        for ref in resource.implicit_subscribes():
-            if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
-                catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
+        for pattern in resource.implicit_subscribes():
+            for ref in fnmatch.filter(catalog.resources, pattern) if "*" in pattern else [pattern]:
+                if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
+                    catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
 
 
 def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:

@@ -57,12 +57,17 @@ def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str,
     inventory = load_inventory(repo).facts_of(host) if host and repo else None
     return gather_facts(
         system=system_facts(),
-        local=load_local_facts(settings.facts_file, settings.facts_dir),
+        # Executables in facts.d never run for an inventory compile (--host): the inventory gives its facts.
+        local=load_local_facts(settings.facts_file, settings.facts_dir, warn=None if host else _warn),
         config={"facts": dict(settings.facts)},
         inventory=inventory,
         host=host,
         overrides=parse_fact_overrides(getattr(args, "fact", [])),
     )
+
+
+def _warn(text: str) -> None:
+    print(f"tend: warning: {text}", file=sys.stderr)
 
 
 def print_json(value: Any) -> None:

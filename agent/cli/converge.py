@@ -109,7 +109,7 @@ class Converge:
                     if directory.is_dir():
                         system.cleanup_stale_temps(directory)
                 state.save()
-            options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ))
+            options = ProviderOptions(apt_options=configured_options(self.settings.apt, os.environ), stop=stop)
             runner = Runner(
                 catalog, system, state, noop=self.noop, tags=self.tags, stop=stop,
                 on_result=printer or (lambda result: None), diffs=self.diffs,
