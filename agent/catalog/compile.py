@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -326,19 +327,17 @@ def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> Non
         for ref in _expand(catalog, resource.implicit_requires()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
-        for ref in resource.implicit_subscribes():
+        for ref in _expand(catalog, resource.implicit_subscribes()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
 
 
 def _expand(catalog: Catalog, refs: list[str]) -> list[str]:
-    """Implicit references with `type:*` standing for every resource of that type (a package needs every apt_source)."""
+    """Implicit references, a `*` matching any text: `apt_source:*` is every apt source (a package needs
+    them all), `file:/etc/systemd/system/x.service.d/*.conf` every drop-in of a unit."""
     found: list[str] = []
     for ref in refs:
-        if ref.endswith(":*"):
-            found += [rid for rid in catalog.resources if rid.startswith(ref[:-1])]
-        else:
-            found.append(ref)
+        found += fnmatch.filter(catalog.resources, ref) if "*" in ref else [ref]
     return found
 
 

@@ -58,7 +58,13 @@ def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str,
     from agent.run.request import gather_run_facts
 
     overrides = parse_fact_overrides(getattr(args, "fact", []))
-    return gather_run_facts(settings, repo, host=getattr(args, "host", None), overrides=overrides)
+    return gather_run_facts(
+        settings,
+        repo,
+        host=getattr(args, "host", None),
+        overrides=overrides,
+        warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
+    )
 
 
 def run_notifier(*, json_output: bool, diffs: bool = False) -> Notifier:
@@ -90,6 +96,10 @@ def run_notifier(*, json_output: bool, diffs: bool = False) -> Notifier:
         result=(lambda done: None) if json_output else result,
         converged=converged,
     )
+
+
+def _warn(text: str) -> None:
+    print(f"tend: warning: {text}", file=sys.stderr)
 
 
 def print_json(value: Any) -> None:

@@ -155,7 +155,8 @@ class Resource(Generic[P]):
         return []
 
     def implicit_subscribes(self) -> list[str]:
-        """References of resources that, when declared, come before this one and refresh it when they change."""
+        """References of resources that, when declared, come before this one and refresh it when they change
+        (a `*` matches any run of characters: `file:/etc/x.d/*.conf`)."""
         return []
 
     @property

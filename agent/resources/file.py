@@ -191,8 +191,17 @@ class File(Resource[None]):
             return None
         argv = command if isinstance(command, list) else shlex.split(command)
 
+        inside = not system.root.is_host
+        if inside and _in_root(system, str(argv[0])) is None:
+            raise HostError(
+                f"validate: {argv[0]} is not in the root {system.root.path} (it runs chrooted there)",
+                subject=self.path,
+            )
+
         def check(temp: Path) -> None:
-            result = system.run([str(a).replace("{path}", str(temp)) for a in argv])
+            # Chrooted, the command sees the temp file at its path inside the root.
+            shown = "/" + str(temp.relative_to(system.root.path)) if inside else str(temp)
+            result = system.run([str(a).replace("{path}", shown) for a in argv], in_root=inside)
             if not result.ok:
                 detail = "output withheld (sensitive)" if self.sensitive else result.failure()
                 raise HostError(f"validate refused the new content: {detail}", subject=self.path)
@@ -240,6 +249,19 @@ class File(Resource[None]):
             tofile=f"{self.path} (desired)",
         )
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _in_root(system: Host, command: str) -> str | None:
+    """Where the root has `command` (a path, or a name looked up on the usual PATH), or None."""
+    folders = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+    for candidate in [command] if "/" in command else [f"{d}/{command}" for d in folders]:
+        try:
+            state = system.read_state(system.resolve(candidate, follow=True))
+        except HostError:
+            continue
+        if state is not None and state.kind is FileKind.FILE and state.mode & 0o111:
+            return candidate
+    return None
 
 
 def _name(value: str | int | None) -> str | None:

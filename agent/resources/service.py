@@ -13,6 +13,7 @@ from agent.system import Host
 
 UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", ".automount", ".swap", ".slice")
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+DROP_IN_DIR = "/etc/systemd/system"
 COMMANDS = ("start", "stop", "restart", "status")
 _NAME = re.compile(r"^[A-Za-z0-9_:.@\\-]+$")
 
@@ -47,6 +48,8 @@ class Service(Resource[ServiceProvider]):
         "pattern": Attr((str,), secret_ok=False),
         "pidfile": Attr((str,), secret_ok=False),
         "timeout": Attr((int, float), default=10),
+        "start_timeout": Attr((int, float), default=90),
+        "settle": Attr((int, float), default=1),
     }
 
     @property
@@ -72,15 +75,18 @@ class Service(Resource[ServiceProvider]):
         pidfile = self.values.get("pidfile")
         if pidfile is not None and not pidfile.startswith("/"):
             raise self.fail("pidfile must be an absolute path", "pidfile")
-        if self.values["timeout"] <= 0:
-            raise self.fail("timeout must be a positive number of seconds", "timeout")
+        for name in ("timeout", "start_timeout"):
+            if self.values[name] <= 0:
+                raise self.fail(f"{name} must be a positive number of seconds", name)
+        if self.values["settle"] < 0:
+            raise self.fail("settle must be a number of seconds, 0 or more", "settle")
 
     def implicit_requires(self) -> list[str]:
         return [f"package:{self.name}"]
 
     def implicit_subscribes(self) -> list[str]:
-        """A managed unit file comes first, and its change restarts the service (after a daemon-reload)."""
-        return [f"file:{folder}/{self.unit}" for folder in UNIT_DIRS]
+        """A managed unit file or drop-in comes first, and its change restarts the service (after a daemon-reload)."""
+        return [f"file:{folder}/{self.unit}" for folder in UNIT_DIRS] + [f"file:{DROP_IN_DIR}/{self.unit}.d/*.conf"]
 
     def spec(self) -> ServiceSpec:
         commands = {c: _argv(self.values.get(c)) for c in COMMANDS}
@@ -91,6 +97,8 @@ class Service(Resource[ServiceProvider]):
             pidfile=self.values.get("pidfile"),
             timeout=float(self.values["timeout"]),
             reload=bool(self.values["reload"]),
+            start_timeout=float(self.values["start_timeout"]),
+            settle=float(self.values["settle"]),
             **commands,
         )
 

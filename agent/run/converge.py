@@ -127,6 +127,7 @@ class _Converge:
             apt_lists_max_age_s=self.settings.apt_lists_max_age_s,
             state_dir=paths.root,
             noop=request.noop,
+            stop=stop,
         )
         runner = Runner(
             catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,

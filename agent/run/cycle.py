@@ -166,7 +166,7 @@ def _converge_bundle(
     if refused is not None:
         bundle["refused"] = dict(refused)
     repo = store.path(commit)
-    facts = gather_run_facts(settings, repo)
+    facts = gather_run_facts(settings, repo, warn=notify.warning)
     request = ConvergeRequest(
         repo,
         host=str(facts.get("hostname", "")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -62,15 +62,19 @@ def gather_run_facts(
     *,
     host: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    warn: Callable[[str], None] = lambda text: None,
 ) -> dict[str, Any]:
-    """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`."""
+    """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`.
+
+    `warn` takes what is wrong but not fatal (a facts executable tend will not run)."""
     from agent.facts import gather_facts, load_local_facts, system_facts
     from agent.repo.inventory import load_inventory
 
     inventory = load_inventory(repo).facts_of(host) if host and repo else None
     return gather_facts(
         system=system_facts(),
-        local=load_local_facts(settings.facts_file, settings.facts_dir),
+        # Executables in facts.d never run for an inventory compile (--host): the inventory gives its facts.
+        local=load_local_facts(settings.facts_file, settings.facts_dir, warn=None if host else warn),
         config={"facts": dict(settings.facts)},
         inventory=inventory,
         host=host,

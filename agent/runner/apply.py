@@ -115,6 +115,9 @@ class Runner:
             result.status, result.error = Status.FAILED, str(error)
         except OSError as error:
             result.status, result.error = Status.FAILED, str(error.strerror or error)
+        if result.status is Status.FAILED and not self.noop:
+            # Recorded so that the next run does not take what failed here for a change behind tend's back.
+            self.state.record(rid, self.state.digest(resource.desired()), str(Status.FAILED), iso(self.clock()))
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
 

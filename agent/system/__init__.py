@@ -71,6 +71,7 @@ class Host(Protocol):
     def symlink_atomic(self, target: str, path: Path) -> None: ...
     def read_state(self, path: Path) -> FileState | None: ...
     def read_bytes(self, path: Path) -> bytes: ...
+    def entries(self, path: Path) -> list[str]: ...
     def file_digest(self, path: Path) -> str: ...
     def ensure_directory(self, path: Path, mode: int, uid: int | None = None, gid: int | None = None) -> None: ...
     def remove(self, path: Path, *, recursive: bool = False) -> bool: ...
@@ -266,6 +267,23 @@ class System:
         for directory in sorted(self._dirty):
             files.fsync_dir(directory)
         self._dirty.clear()
+
+    def entries(self, path: Path) -> list[str]:
+        """The names in the directory `path`, sorted; [] when it does not exist."""
+        try:
+            anchor = self.walker.open_directory(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise host_error("list", path, exc) from exc
+        try:
+            fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=anchor)
+        finally:
+            os.close(anchor)
+        try:
+            return sorted(os.listdir(fd))
+        finally:
+            os.close(fd)
 
     def cleanup_stale_temps(self, directory: Path) -> list[Path]:
         """files.cleanup_stale_temps, walked from the root for a directory inside it (tend's own state is not)."""

@@ -212,6 +212,9 @@ class FakeSystem:
             raise HostError("cannot read: no such file or directory", subject=str(path))
         return self.files[path]
 
+    def entries(self, path: Path) -> list[str]:
+        return sorted({p.name for p in [*self.files, *self.directories] if p.parent == path and p != path})
+
     def file_digest(self, path: Path) -> str:
         return hashlib.sha256(self.read_bytes(path)).hexdigest()
 
