@@ -29,7 +29,7 @@ _KEYS = {
     "apt": dict,
     "metrics_file": str,
 }
-_SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list}
+_SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list, "bind_branch": bool}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agent.bundles.git import git
-from agent.bundles.signature import verify_commit
+from agent.bundles.signature import read_object, split_signed_commit, verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
 from agent.errors import BundleError, ConfigError
 from agent.location import Location
@@ -57,14 +57,11 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
         signature = verify_commit(store.mirror, commit, list(source.get("trusted_signers") or []), keyring)
     finally:
         keyring.release()
-    current = store.current_commit()
-    if current == commit and store.intact(commit):
-        return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
-    if current == commit:
-        restore(store, commit)
-        return Pulled(
-            store.record(commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
-        )
+    if source.get("bind_branch"):
+        check_branch_binding(store, commit, branch)
+    current = store.deployed_commit()
+    if current == commit and store.record(commit) is not None:
+        return _redeploy(store, commit)
     if current and allow_older is None and not _descends(store, current, commit):
         raise BundleError(
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
@@ -85,6 +82,39 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     store.switch(commit)
     store.prune()
     return Pulled(record, changed=True, note=note)
+
+
+def _redeploy(store: BundleStore, commit: str) -> Pulled:
+    """The deployed commit again: checked out again when its folder is missing or damaged, and `current`
+    pointed at it (a pull killed between recording the commit and switching the link left it behind)."""
+    note = ""
+    if not store.intact(commit):
+        restore(store, commit)
+        note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
+    if store.current_commit() != commit:
+        store.switch(commit)
+    return Pulled(store.record(commit), changed=False, note=note)
+
+
+def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
+    """With `bind_branch`: the signed message must carry a `Tend-Branch:` trailer naming `branch`, so that
+    a commit signed for another branch cannot be served as this one (DESIGN §8.5)."""
+    payload, _ = split_signed_commit(read_object(store.mirror, commit, "commit"))
+    message = payload.partition(b"\n\n")[2]
+    parsed = git(["interpret-trailers", "--parse"], git_dir=store.mirror, input=message).stdout.decode(errors="replace")
+    named = [value.strip() for key, _, value in (line.partition(":") for line in parsed.splitlines())
+             if key.strip().lower() == "tend-branch"]  # fmt: skip
+    if branch in named:
+        return
+    if not named:
+        raise BundleError(
+            f"refusing commit {commit[:12]}: source.bind_branch is on and its signed message has no "
+            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)"
+        )
+    raise BundleError(
+        f"refusing commit {commit[:12]}: it was signed for Tend-Branch: {', '.join(named)}, not {branch} "
+        "(source.bind_branch is on)"
+    )
 
 
 def restore(store: BundleStore, commit: str) -> None:

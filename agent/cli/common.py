@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import pwd
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,13 +39,15 @@ def settings_of(args: argparse.Namespace):
 
 
 def repo_of(args: argparse.Namespace, settings) -> Path:
-    """--repo, else the current directory when it holds hiera.yaml, else the current bundle."""
+    """--repo, else the current directory when it holds hiera.yaml (as root: only a directory root owns and
+    nobody else can write), else the current bundle."""
     if getattr(args, "repo", None):
         repo = Path(args.repo)
         if not (repo / "hiera.yaml").is_file():
             raise ConfigError(f"{repo} is not a control repository (no hiera.yaml)")
         return repo.absolute()
     if Path("hiera.yaml").is_file():
+        _refuse_foreign_directory(Path.cwd())
         return Path.cwd()
     current = settings.state.bundles / "current"
     if (current / "hiera.yaml").is_file():
@@ -50,6 +55,29 @@ def repo_of(args: argparse.Namespace, settings) -> Path:
     raise ConfigError(
         f"no control repository: give --repo DIR, run in a checkout, or pull a bundle ({current} is empty)"
     )
+
+
+def _refuse_foreign_directory(directory: Path) -> None:
+    """As root, a directory that another user owns or may write is applied only when named (DESIGN §8.6):
+    whoever controls it would otherwise choose what root applies, unsigned."""
+    if os.geteuid() != 0:
+        return
+    status = directory.stat()
+    if status.st_uid != 0:
+        owner = _user_name(status.st_uid)
+        raise ConfigError(f"{directory} is owned by {owner}, not root: give --repo {directory} to apply it as root")
+    if status.st_mode & 0o022:
+        raise ConfigError(
+            f"{directory} is writable by group or others (mode {stat.S_IMODE(status.st_mode):04o}): "
+            f"give --repo {directory} to apply it as root"
+        )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
 
 
 def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""Hiera's `%{...}` interpolation: scope variables, lookup/hiera/alias/literal/scope methods, recursion."""
+"""Hiera's `%{...}` interpolation: scope variables, lookup/hiera/alias/literal/scope methods, recursion.
+
+Hostile data is bounded: lookups nest at most MAX_DEPTH deep (a 3000-long chain would exhaust Python's
+stack), and no interpolated string may grow past MAX_INTERPOLATED characters (a doubling chain reaches
+gigabytes in 30 steps); each is a one-line InterpolationError.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ _EXPRESSION = re.compile(r"%\{([^}]*)\}")
 _METHOD = re.compile(r"^(\w+)\((?:\"([^\"]+)\"|'([^']+)')\)$")
 _EMPTY = frozenset(["", "::", '""', "''", '"::"', "'::'"])
 _METHODS = frozenset(["lookup", "hiera", "alias", "literal", "scope"])
+MAX_DEPTH = 32  # nested interpolations; real hierarchies use a handful
+MAX_INTERPOLATED = 1024 * 1024  # characters of one interpolated string
 
 # Looks a key up for %{lookup('k')}: returns the value, or MISSING when not found.
 LookupFunction = Callable[[str], Any]
@@ -85,7 +92,9 @@ class Interpolator:
             except _SyntaxError:
                 raise InterpolationError(f"Syntax error in string: {subject}") from None
             pieces.append(to_text(value, expression))
+            _check_size(sum(map(len, pieces)), expression)
         pieces.append(subject[position:])
+        _check_size(sum(map(len, pieces)), subject[:40])
         return "".join(pieces)
 
     def _parse(self, expression: str) -> tuple[str, str]:
@@ -103,6 +112,10 @@ class Interpolator:
         """Run `compute` for `key`, refusing a key that is already being resolved (a cycle)."""
         if key in self._active:
             raise InterpolationError(f"Recursive lookup detected in [{', '.join(self._active)}]")
+        if len(self._active) >= MAX_DEPTH:
+            raise InterpolationError(
+                f"interpolation nested deeper than {MAX_DEPTH} lookups ({self._active[0]} -> … -> {key})"
+            )
         self._active.append(key)
         try:
             return compute()
@@ -132,6 +145,13 @@ class Interpolator:
         except DataError as error:
             raise InterpolationError(error.message) from None
         return None if value is MISSING else value
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_INTERPOLATED:
+        raise InterpolationError(
+            f"interpolating {what!r} builds a string of {size:,} characters, over the limit of {MAX_INTERPOLATED:,}"
+        )
 
 
 def to_text(value: Any, expression: str) -> str:

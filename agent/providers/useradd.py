@@ -93,7 +93,7 @@ class Useradd(_Shadow):
         if state is None or state.kind is not FileKind.FILE:
             raise HostError(f"no shadow file in the root ({path})", subject=name)
         old = self.system.read_bytes(path)
-        self.system.backup(old, sensitive=True)
+        self.system.backup(old)
         new = with_password(old.decode(errors="replace"), name, crypted).encode()
         self.system.write_atomic(path, new, mode=state.mode, uid=state.uid, gid=state.gid)
 

@@ -210,7 +210,7 @@ class File(Resource[None]):
 
     def _backup(self, system: Host, path: Path) -> None:
         if self.values.get("backup", True):
-            system.backup(system.read_bytes(path), sensitive=self.sensitive)
+            system.backup(system.read_bytes(path))
 
     def _remove(self, system: Host, path: Path, state: FileState | None) -> None:
         if state is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +15,13 @@ from agent.errors import TendError
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
 from agent.reports.metrics import write_metrics
-from agent.reports.model import Report, RunStatus
+from agent.reports.model import Report, ResourceResult, RunStatus
 from agent.reports.store import ReportStore
 from agent.run.lock import hold_lock
 from agent.run.notify import SILENT, Notifier
+from agent.run.redact import Redactor
 from agent.run.request import ConvergeRequest
-from agent.run.stop import StopFlag
+from agent.run.stop import Interrupted, StopFlag
 from agent.runner.apply import Runner
 from agent.runner.checks import run_checks
 from agent.runner.state import RunState
@@ -59,7 +60,8 @@ def converge(
     with flag if stop is None else nullcontext():
         lock = None if lock_held else hold_lock(settings.state, wait=request.wait)
         try:
-            report = _Converge(settings, request, notify).run(flag if stop is None else stop)
+            interruptible = flag.raising if stop is None else nullcontext
+            report = _Converge(settings, request, notify, interruptible).run(flag if stop is None else stop)
         finally:
             if lock is not None:
                 lock.release()
@@ -70,11 +72,20 @@ def converge(
 class _Converge:
     """The steps of one converge, from a new report to the stored one."""
 
-    def __init__(self, settings: AgentSettings, request: ConvergeRequest, notify: Notifier):
+    def __init__(
+        self,
+        settings: AgentSettings,
+        request: ConvergeRequest,
+        notify: Notifier,
+        interruptible: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ):
+        """`interruptible`: the block within which a stop signal ends the compile at once."""
         self.settings = settings
         self.request = request
         self.notify = notify
+        self.interruptible = interruptible
         self.reports = ReportStore(settings.state.reports, settings.report_retention)
+        self.redactor = Redactor((), notify.warning)
 
     def run(self, stop: Callable[[], bool]) -> Report:
         request = self.request
@@ -87,6 +98,11 @@ class _Converge:
             self._converge(report, stop)
         except TendError as error:
             report.error = str(error)
+        except Interrupted as stopped:
+            report.interrupted = True
+            report.error = f"interrupted by signal {stopped.signum} during the compile: nothing was changed"
+            self._log_reads(report)
+        self.redactor.report(report)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         self.reports.save(report.to_json(request.detailed_exitcodes))
@@ -105,14 +121,17 @@ class _Converge:
         keys = _Once(lambda: load_repo_keys(request.repo))
         keyring = GnuPG(paths.gnupg)
         reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)
+        compiler = Compiler(request.repo, secrets=reader)
         try:
-            catalog, _ = Compiler(request.repo, secrets=reader).compile(dict(request.facts), request.host)
+            with self.interruptible():
+                catalog, _ = compiler.compile(dict(request.facts), request.host)
         finally:
             report.secrets_read = [read.to_json() for read in reader.reads]
             keyring.release()
+            self.redactor = Redactor(compiler.plaintexts, self.notify.warning)
         self._log_reads(report)
         for warning in catalog.warnings:
-            self.notify.warning(warning)
+            self.notify.warning(self.redactor.text(warning))
         report.timings["compile_s"] = (datetime.now(UTC) - clock).total_seconds()
         state = self._state(report)
         if not request.noop:
@@ -131,7 +150,7 @@ class _Converge:
         )
         runner = Runner(
             catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,
-            on_result=self.notify.result, diffs=request.diffs,
+            on_result=self._result, diffs=request.diffs,
             providers=Providers(system, options, note=self.notify.warning),
         )  # fmt: skip
         clock = datetime.now(UTC)
@@ -144,6 +163,11 @@ class _Converge:
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
+
+    def _result(self, result: ResourceResult) -> None:
+        """A resource's result, redacted before anything shows it."""
+        self.redactor.result(result)
+        self.notify.result(result)
 
     def _state(self, report: Report) -> RunState:
         """The state of earlier runs. A damaged one is set aside and said; drift is then judged from the

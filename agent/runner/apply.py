@@ -117,7 +117,10 @@ class Runner:
             result.status, result.error = Status.FAILED, str(error.strerror or error)
         if result.status is Status.FAILED and not self.noop:
             # Recorded so that the next run does not take what failed here for a change behind tend's back.
-            self.state.record(rid, self.state.digest(resource.desired()), str(Status.FAILED), iso(self.clock()))
+            sensitive = resource.sensitive or self.state.held_secret(rid)
+            self.state.record(
+                rid, self.state.digest(resource.desired()), str(Status.FAILED), iso(self.clock()), sensitive=sensitive
+            )
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -129,14 +132,18 @@ class Runner:
         digest = self.state.digest(desired)
         drifted = any(change.drift for change in changes)
         result.drift = resource.drift_detectable and self.state.drifted(rid, digest, drifted)
-        result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
+        # What held a secret when last recorded may still be one on the host: its old values stay hidden.
+        held = self.state.held_secret(rid)
+        result.sensitive = resource.sensitive or held
+        result.changes = [c.to_json(resource.hides(c.property) or (held and _sensitive(resource, c.property)))
+                          for c in changes]  # fmt: skip
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])
         ]
         if self.noop:
             if changes:
                 result.status = Status.WOULD_CHANGE
-                if self.diffs:
+                if self.diffs and not held:
                     result.diff = resource.diff_text(self.system)
             elif owed and resource.refreshable:
                 result.status = Status.WOULD_REFRESH
@@ -165,7 +172,7 @@ class Runner:
             result.changes.append({"property": "refresh", "from": None, "to": sorted(owed)})
             self._signal(rid, targets)
         self.state.settle(rid)
-        self.state.record(rid, digest, str(result.status), iso(self.clock()))
+        self.state.record(rid, digest, str(result.status), iso(self.clock()), sensitive=resource.sensitive)
 
     def _signal(self, source: str, targets: list[str]) -> None:
         for target in targets:
@@ -178,3 +185,9 @@ class Runner:
                 sources.remove(source)
                 if not sources:
                     self.state.owed.pop(target)
+
+
+def _sensitive(resource: Resource[Any], name: str) -> bool:
+    """Whether the attribute `name` can carry a secret (its values hidden when the resource holds one)."""
+    spec = resource.attributes.get(name)
+    return spec is not None and spec.sensitive

@@ -1,4 +1,5 @@
-"""state.json: each resource's desired-state digest and last result (drift), and refreshes still owed.
+"""state.json: each resource's desired-state digest and last result (drift), refreshes still owed, and the
+resources that held a secret when last recorded (their old content stays redacted in diffs and reports).
 
 The file carries a format version. Loading upgrades an older file through `MIGRATIONS` in order, so an
 upgraded host never takes its old state for damage. A file that cannot be read as a state of a known
@@ -23,8 +24,9 @@ from typing import Any
 from agent.errors import HostError
 from agent.system import files
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 LEDGER = "state.desired.json"
+LEDGER_VERSION = 1
 IN_SYNC = ("unchanged", "changed")
 
 
@@ -33,8 +35,15 @@ def _from_0(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 1}
 
 
+def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds `held_secret`. Version 1 did not say which resources held one: each recorded resource
+    is taken to have, so no old content that may be secret is shown; the next full apply records the truth."""
+    resources = data.get("resources", {})
+    return {**data, "version": 2, "held_secret": sorted(resources) if isinstance(resources, dict) else []}
+
+
 # MIGRATIONS[n] turns a state of version n into one of version n + 1; every entry has its test.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0, 1: _from_1}
 
 
 class Damaged(ValueError):
@@ -62,6 +71,7 @@ class RunState:
         self.key_path = key_path
         self.resources: dict[str, dict[str, Any]] = {}
         self.owed: dict[str, list[str]] = {}
+        self.held: set[str] = set()  # resources whose recorded state held a secret
         self.damaged: StateDamage | None = None
         self.read_only = False
         self._key: bytes | None = None
@@ -83,6 +93,7 @@ class RunState:
             return state
         state.resources = data["resources"]
         state.owed = data["owed_refresh"]
+        state.held = set(data["held_secret"])
         return state
 
     def digest(self, desired: dict[str, Any]) -> str:
@@ -108,8 +119,16 @@ class RunState:
         last = self.resources.get(rid)
         return bool(out_of_sync and last and last.get("desired") == digest and last.get("status") in IN_SYNC)
 
-    def record(self, rid: str, digest: str, status: str, at: str) -> None:
+    def record(self, rid: str, digest: str, status: str, at: str, *, sensitive: bool) -> None:
         self.resources[rid] = {"desired": digest, "status": status, "at": at}
+        if sensitive:
+            self.held.add(rid)
+        else:
+            self.held.discard(rid)
+
+    def held_secret(self, rid: str) -> bool:
+        """Whether the resource held a secret when last recorded: what is on the host now may be one."""
+        return rid in self.held
 
     def owe(self, targets: list[str], source: str) -> None:
         for target in targets:
@@ -121,13 +140,16 @@ class RunState:
         self.owed.pop(target, None)
 
     def save(self) -> None:
-        data = {"version": STATE_VERSION, "resources": self.resources, "owed_refresh": self.owed}
+        data = {
+            "version": STATE_VERSION, "resources": self.resources, "owed_refresh": self.owed,
+            "held_secret": sorted(self.held),
+        }  # fmt: skip
         self._write(self.path, data)
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
         """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
         desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
-        self._write(self.path.with_name(LEDGER), {"version": STATE_VERSION, "run_id": run_id, "desired": desired})
+        self._write(self.path.with_name(LEDGER), {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired})
 
     def ledger(self) -> tuple[str, dict[str, str]] | None:
         """The last full run's id and desired-state digests, or None when there is no usable ledger."""
@@ -135,7 +157,7 @@ class RunState:
             data = json.loads(self.path.with_name(LEDGER).read_bytes())
         except (OSError, ValueError):
             return None
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
             return None
         run_id, desired = data.get("run_id"), data.get("desired")
         if not isinstance(run_id, str) or not isinstance(desired, dict) or not _strings(desired.values()):
@@ -176,7 +198,10 @@ def upgrade(data: Any) -> dict[str, Any]:
         raise Damaged("'resources' is not a map of resource records")
     if not isinstance(owed, dict) or not all(isinstance(s, list) and _strings(s) for s in owed.values()):
         raise Damaged("'owed_refresh' is not a map of resource lists")
-    return {"version": version, "resources": resources, "owed_refresh": owed}
+    held = data.get("held_secret", [])
+    if not isinstance(held, list) or not _strings(held):
+        raise Damaged("'held_secret' is not a list of resource ids")
+    return {"version": version, "resources": resources, "owed_refresh": owed, "held_secret": held}
 
 
 def _record(value: Any) -> bool:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 _MAX_HOME = 60
 KEY_ID_CACHE = "tend-key-ids.json"
 GPG_TIMEOUT = 60.0
+# A decrypted value is a password, a key or a certificate: 1 MiB is plenty, and bounds a compression bomb.
+MAX_DECRYPTED = 1024 * 1024
 # --pinentry-mode loopback: a key with a passphrase fails at once instead of waiting for a pinentry.
 _OPTIONS = ("--quiet", "--pinentry-mode", "loopback")
 
@@ -132,8 +134,11 @@ class GnuPG:
         return [key["fingerprint"] for key in self._list(secret=secret, what="cannot list the keys")]
 
     def decrypt(self, message: bytes) -> bytes:
-        """One gpg process: the message on its stdin, the plaintext from its stdout."""
-        result = self.driver().decrypt(message)
+        """One gpg process: the message on its stdin, the plaintext from its stdout (at most MAX_DECRYPTED
+        bytes: past that gpg is stopped and SecretError raised)."""
+        driver = self.driver()
+        with driver.capped(MAX_DECRYPTED):
+            result = driver.decrypt(message)
         if not result.ok or result.returncode != 0:
             raise SecretError(f"gpg could not decrypt it: {_failure(result)}")
         return result.data

@@ -151,7 +151,7 @@ class FakeSystem:
     def terminate(self, pids: list[int], timeout: float) -> list[int]:
         return []
 
-    def backup(self, data: bytes, *, sensitive: bool) -> str | None:
+    def backup(self, data: bytes) -> str | None:
         self.backups.append(data)
         return str(len(self.backups))
 

@@ -298,7 +298,8 @@ def everything_left(site, host: str = "db1") -> list[tuple[str, bytes]]:
     from agent.secrets.auditlog import syslog_lines
 
     state = site.state(host)
-    out = [(str(p), p.read_bytes()) for p in walk_files(state) if "gnupg" not in p.relative_to(state).parts[:1]]
+    kept = [p for p in walk_files(state) if p.relative_to(state).parts[0] not in ("gnupg", "bucket")]
+    out = [(str(p), p.read_bytes()) for p in kept]
     log = state / "audit.log"
     if log.is_file():
         lines = [line for line in log.read_bytes().splitlines() if line]
@@ -369,3 +370,76 @@ def test_a_loop_item_from_a_secret_is_refused_without_showing_it(site, manifest:
     assert "<secret" not in check.stdout
     assert_nothing_leaked(site, *runs, check)
     assert not (site.root("db1") / "etc/e2e").exists()
+
+
+# -- old content (issue 20, item 8): a path that held a secret stays redacted --------------------------
+
+HELD = """\
+  - file: /etc/e2e/held.env
+    content: "PASSWORD={{ password }}\\n"
+"""
+RELEASED = """\
+  - file: /etc/e2e/held.env
+    content: "PASSWORD=none\\n"
+"""
+
+
+def test_a_file_that_stops_holding_a_secret_stays_redacted(site):
+    import json
+
+    manifest = (site.repo / "manifests/db.yaml").read_text()
+    site.append("manifests/db.yaml", HELD)
+    assert converge_db1(site).returncode == 0
+    held = site.root("db1") / "etc/e2e/held.env"
+    old = held.read_bytes()
+    (site.repo / "manifests/db.yaml").write_text(manifest + RELEASED)
+    plan = site.converge("plan", "db1")
+    planned = site.converge("plan", "db1", "--json")
+    applied = site.converge("apply", "db1", "--json")
+    assert applied.returncode == 0, applied.stderr
+    assert held.read_text() == "PASSWORD=none\n"
+    assert "    content changed (sensitive)" in plan.stdout
+    for done in (planned, applied):
+        entry = next(r for r in json.loads(done.stdout)["resources"] if r["id"] == "file:/etc/e2e/held.env")
+        assert entry["sensitive"] is True
+        assert entry["changes"] == [{"property": "content"}], entry
+    old_digest = hashlib.sha256(old).hexdigest()
+    for text in (
+        plan.stdout,
+        planned.stdout,
+        applied.stdout,
+        *(data.decode(errors="replace") for _, data in everything_left(site)),
+    ):
+        assert old_digest not in text
+    assert_nothing_leaked(site, plan, planned, applied)
+    stored = [p for p in walk_files(site.state("db1") / "bucket") if p.read_bytes() == old]
+    assert stored and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stored)
+    again = site.converge("plan", "db1")  # applied without the secret: no longer held, diffs come back
+    assert again.returncode == 0 and "content changed" not in again.stdout
+
+
+# -- the last line of defence (issue 20, item 1): output that holds a plaintext is redacted, with a warning --
+
+SPILL = """\
+  - exec: spill
+    command: [/bin/sh, -c, 'while read -r line; do echo "$line"; done < /etc/e2e/db.env; exit 1']
+    require: file:/etc/e2e/db.env
+"""
+
+
+@pytest.mark.skipif(not CHROOT, reason="the exec runs chrooted into --root only as root")
+def test_output_that_holds_a_plaintext_of_this_run_is_redacted_with_a_warning(site):
+    """An exec no taint reaches reads a file a secret was written to, fails, and its output is the error."""
+    import json
+
+    shell_root(site.root("db1"))
+    site.append("manifests/db.yaml", SPILL)
+    human = site.converge("apply", "db1")
+    as_json = site.converge("apply", "db1", "--json")
+    for done in (human, as_json):
+        assert done.returncode == 1, done.stderr
+        assert "exec:spill" in done.stderr and "redacted" in done.stderr, done.stderr
+    entry = next(r for r in json.loads(as_json.stdout)["resources"] if r["id"] == "exec:spill")
+    assert entry["status"] == "failed" and "PORT=5432" in entry["error"] and "[redacted]" in entry["error"]
+    assert stat.S_IMODE((site.root("db1") / "etc/e2e/db.env").stat().st_mode) == 0o600  # no mode changed
+    assert_nothing_leaked(site, human, as_json)
