@@ -9,7 +9,9 @@ from typing import Any, Protocol
 
 from agent.catalog.checks import Check
 from agent.catalog.graph import Catalog, Edge, Relation
-from agent.catalog.render import Renderer, safe_relative
+from agent.catalog.ownership import check_edits, mark_purges
+from agent.catalog.render import Renderer
+from agent.catalog.sources import expand_trees, load_source
 from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
@@ -94,11 +96,14 @@ class Compiler:
                 for resource, refs in _Declared(self, declaration, variables).resources():
                     other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
-                        raise resource.fail(f"declared twice: also at {other.location} ({other.id})")
+                        raise resource.declared_twice(other)
                     managed[resource.identity] = resource
                     catalog.resources[resource.id] = resource
                     catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
+        expand_trees(self.root, catalog, relations)
+        check_edits(catalog)
+        mark_purges(catalog)
         _relate(catalog, relations)
         catalog.sort()
         return catalog, context
@@ -239,12 +244,7 @@ class _Declared:
             if rendered.sensitive:
                 tainted.add("content")
         if values.get("source") is not None and values.get("content") is None:
-            name = values.pop("source")
-            relative = safe_relative(str(name), where("source"), "source")
-            path = (self.compiler.root / "files" / relative).resolve()
-            if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
-                raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
-            values["content"] = path.read_bytes()
+            load_source(self.compiler.root, values, where("source"))
 
 
 def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> None:
