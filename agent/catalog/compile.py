@@ -9,7 +9,9 @@ from typing import Any, Protocol
 
 from agent.catalog.checks import Check
 from agent.catalog.graph import Catalog, Edge, Relation
-from agent.catalog.render import Renderer, safe_relative
+from agent.catalog.ownership import check_edits, mark_purges
+from agent.catalog.render import Renderer
+from agent.catalog.sources import expand_trees, load_source, repo_file
 from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
@@ -107,11 +109,14 @@ class Compiler:
                 for resource, refs in _Declared(self, declaration, variables, catalog.warnings).resources():
                     other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
-                        raise resource.fail(f"declared twice: also at {other.location} ({other.id})")
+                        raise resource.declared_twice(other)
                     managed[resource.identity] = resource
                     catalog.resources[resource.id] = resource
                     catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
+        expand_trees(self.root, catalog, relations)
+        check_edits(catalog)
+        mark_purges(catalog)
         _relate(catalog, relations)
         catalog.sort()
         catalog.warnings.extend(context.warnings)
@@ -281,19 +286,13 @@ class _Declared:
             if rendered.sensitive:
                 tainted.add("content")
         if values.get("source") is not None and values.get("content") is None:
-            name = values.pop("source")
-            relative = safe_relative(str(name), where("source"), "source")
-            path = (self.compiler.root / "files" / relative).resolve()
-            if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
-                raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
-            values["content"] = path.read_bytes()
+            load_source(self.compiler.root, values, where("source"))
         for name, spec in TYPES[self.declaration.type].attributes.items():
             value = values.get(name)
             if spec.from_files and isinstance(value, str) and "\n" not in value.strip():
-                relative = safe_relative(value.strip(), where(name), name)
-                path = (self.compiler.root / "files" / relative).resolve()
-                if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
-                    raise ManifestError(f"{name}: no files/{relative}", location=where(name))
+                path = repo_file(self.compiler.root, value.strip(), where(name), name)
+                if not path.is_file():
+                    raise ManifestError(f"{name}: files/{value.strip()} is not a file", location=where(name))
                 values[name] = path.read_bytes()
 
 

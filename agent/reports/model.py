@@ -16,6 +16,8 @@ class Status(StrEnum):
     WOULD_REFRESH = "would-refresh"
     FAILED = "failed"
     SKIPPED = "skipped"
+    WOULD_PURGE = "would-purge"  # a stray in a purged directory, in noop: a `file:<path>` entry of its own
+    REMOVED = "removed"
 
 
 class RunStatus(StrEnum):
@@ -25,6 +27,7 @@ class RunStatus(StrEnum):
 
 
 IN_SYNC = frozenset([Status.UNCHANGED, Status.CHANGED])
+_CHANGES = frozenset([Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH, Status.WOULD_PURGE, Status.REMOVED])
 
 
 def iso(moment: datetime) -> str:
@@ -101,7 +104,7 @@ class Report:
         )
         if not detailed:
             return 1 if failed else 0
-        changed = any(r.status in (Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH) for r in self.resources)
+        changed = any(r.status in _CHANGES for r in self.resources)
         return (2 if changed else 0) | (4 if failed else 0)
 
     def to_json(self, detailed: bool = False) -> dict[str, Any]:

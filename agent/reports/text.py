@@ -12,6 +12,8 @@ _COLOURS = {
     Status.WOULD_REFRESH: "33",
     Status.FAILED: "31",
     Status.SKIPPED: "35",
+    Status.WOULD_PURGE: "33",
+    Status.REMOVED: "32",
 }
 
 

@@ -72,7 +72,8 @@ class Resource(Generic[P]):
     attributes and `implicit_requires` for what they need declared before them. They MAY
     override `desired` (computed values), set `refreshable` and implement `refresh` (what a notify
     does), implement `diff_text` (the unified diff `tend plan` shows) and `implicit_subscribes`
-    (declared resources whose change refreshes this one). The runner asks the registry
+    (declared resources whose change refreshes this one), `owned_paths` (what a purge keeps), and
+    `strays` with `purge` (what a purge removes). The runner asks the registry
     (agent.providers.Providers) for the provider and passes it to `current`, `fix` and `refresh`;
     types without providers get None.
     """
@@ -158,6 +159,22 @@ class Resource(Generic[P]):
         """References of resources that, when declared, come before this one and refresh it when they change
         (a `*` matches any run of characters: `file:/etc/x.d/*.conf`)."""
         return []
+
+    def owned_paths(self) -> list[str]:
+        """Host paths this resource owns: a purged directory keeps them (DESIGN §8.17)."""
+        return []
+
+    def declared_twice(self, other: Resource[Any]) -> ManifestError:
+        """The error for declaring again what `other` declares; a type MAY say how to tell them apart."""
+        return self.fail(f"declared twice: also at {other.location} ({other.id})")
+
+    def strays(self, system: Host) -> list[str]:
+        """Paths to purge that nothing declares (a purged directory's); the runner reports each as `file:<path>`."""
+        return []
+
+    def purge(self, system: Host, path: str) -> None:
+        """Remove one of `strays`, its content to the bucket."""
+        raise NotImplementedError
 
     @property
     def name(self) -> str:

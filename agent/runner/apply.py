@@ -54,6 +54,7 @@ class Runner:
         self.providers = providers or Providers(system)
         self.results: dict[str, ResourceResult] = {}
         self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
+        self.strays: dict[str, list[str]] = {}  # a purged directory -> the paths in it that nothing declares
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
@@ -77,6 +78,10 @@ class Runner:
             self.results[rid] = result
             report.resources.append(result)
             self.on_result(result)
+            for path in self.strays.pop(rid, []) if result.status is not Status.FAILED else []:
+                purged = self._purge(resource, path)
+                report.resources.append(purged)
+                self.on_result(purged)
         if not self.noop:
             self._save_state()
 
@@ -129,6 +134,7 @@ class Runner:
         provider = self.providers.get(resource.type_name, resource.values)
         desired = resource.desired()
         changes = resource.changes(desired, resource.current(self.system, provider))
+        self.strays[rid] = resource.strays(self.system)
         digest = self.state.digest(desired)
         drifted = any(change.drift for change in changes)
         result.drift = resource.drift_detectable and self.state.drifted(rid, digest, drifted)
@@ -173,6 +179,23 @@ class Runner:
             self._signal(rid, targets)
         self.state.settle(rid)
         self.state.record(rid, digest, str(result.status), iso(self.clock()), sensitive=resource.sensitive)
+
+    def _purge(self, resource: Resource[Any], path: str) -> ResourceResult:
+        """A stray of a purged directory, reported as the `file:<path>` it is: would-purge in noop, else removed."""
+        result = ResourceResult(f"file:{path}", Status.WOULD_PURGE if self.noop else Status.REMOVED)
+        if self.noop:
+            return result
+        started = time.perf_counter()
+        try:
+            resource.purge(self.system, path)
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
+        finally:
+            self.system.changed()
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
 
     def _signal(self, source: str, targets: list[str]) -> None:
         for target in targets:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.errors import TendError
-from agent.system import commands, files
+from agent.system import commands, fetch, files
 from agent.system._oserror import host_error
 from agent.system.accounts import Accounts, Group, User
 from agent.system.bucket import Bucket
@@ -78,6 +78,8 @@ class Host(Protocol):
     def set_mode(self, path: Path, mode: int) -> None: ...
     def set_owner(self, path: Path, uid: int | None, gid: int | None) -> None: ...
     def cleanup_stale_temps(self, directory: Path) -> list[Path]: ...
+    def list_directory(self, path: Path) -> list[str]: ...
+    def fetch(self, url: str, sha256: str) -> bytes: ...
 
 
 def _walked(function: Callable[..., Any]) -> Any:
@@ -261,6 +263,26 @@ class System:
             return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
         except OSError as exc:
             raise host_error("inspect", path, exc) from exc
+
+    def list_directory(self, path: Path) -> list[str]:
+        """The names in the directory at `path`, sorted; a symlink there is refused, never followed."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                return sorted(os.listdir(fd))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise host_error("list", path, exc) from exc
+
+    def fetch(self, url: str, sha256: str) -> bytes:
+        """The content at `url` whose sha256 (hex) is `sha256`: from the bucket when it holds it, else
+        downloaded (fetch.download), checked, and kept in the bucket, so it is fetched once."""
+        if self.bucket is not None and self.bucket.has(sha256):
+            return self.bucket.get(sha256)
+        data = fetch.download(url, sha256)
+        self.backup(data)
+        return data
 
     def sync(self) -> None:
         """Make the renames done so far durable: one fsync per directory written in."""

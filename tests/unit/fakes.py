@@ -101,6 +101,7 @@ class FakeSystem:
         self.ran: list[str] = []
         self.stdin: list[bytes | None] = []
         self.backups: list[bytes] = []
+        self.urls: dict[str, bytes] = {}  # what fetch() serves
         for path, content in (files or {}).items():
             self.put(path, content)
 
@@ -224,6 +225,14 @@ class FakeSystem:
         self.directories.add(path)
 
     def remove(self, path: Path, *, recursive: bool = False) -> bool:
+        if path in self.directories:
+            inside = [p for p in [*self.files, *self.directories] if path in p.parents]
+            if inside and not recursive:
+                raise HostError("cannot remove: directory not empty (needs recursive)", subject=str(path))
+            for gone in [path, *inside]:
+                self.files.pop(gone, None)
+                self.directories.discard(gone)
+            return True
         return self.files.pop(path, None) is not None
 
     def set_mode(self, path: Path, mode: int) -> None:
@@ -234,6 +243,16 @@ class FakeSystem:
 
     def cleanup_stale_temps(self, directory: Path) -> list[Path]:
         return []
+
+    def list_directory(self, path: Path) -> list[str]:
+        inside = [p for p in [*self.files, *self.directories] if path in p.parents]
+        return sorted({p.relative_to(path).parts[0] for p in inside})
+
+    def fetch(self, url: str, sha256: str) -> bytes:
+        data = self.urls[url]
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise HostError("checksum mismatch", subject=url)
+        return data
 
     def _text_of(self, managed: str) -> str:
         path = self.resolve(managed)

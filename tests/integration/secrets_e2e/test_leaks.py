@@ -44,13 +44,32 @@ VALIDATED = """\
     content: "PASSWORD={{ password }}\\n"
     validate: [/bin/sh, -c, 'cat "$1"; cat "$1" >&2; exit 1', sh, '{path}']
 """
+# Partial edits writing a secret: a line (with a plain line of the same file), and an ini setting.
+EDITS = """\
+  - line: pg password
+    path: /etc/e2e/pg.conf
+    text: "password = '{{ password }}'"
+    match: ^password
+    create: true
+  - line: port = 5432
+    path: /etc/e2e/pg.conf
+  - ini: app password
+    path: /etc/e2e/app.ini
+    section: db
+    setting: password
+    value: "{{ password }}"
+    create: true
+"""
 CRASH = """\
   - exec: timeout-from-a-secret
     command: [/bin/true]
     timeout: "{{ password }}"
 """
 # The only files that may hold a plaintext: the managed files in the roots.
-LEGITIMATE = {"db1": {"etc/e2e/db.env", "etc/e2e/site.token", "etc/e2e/from-exec"}, "web1": set()}
+LEGITIMATE = {
+    "db1": {"etc/e2e/db.env", "etc/e2e/site.token", "etc/e2e/from-exec", "etc/e2e/pg.conf", "etc/e2e/app.ini"},
+    "web1": set(),
+}
 
 
 def shell_root(root: Path) -> None:
@@ -70,6 +89,7 @@ class Scenario:
     roots: dict[str, Path] = field(default_factory=dict)
     old_db_env: str = ""
     debug: bool = False
+    old_edits: list[str] = field(default_factory=list)
 
     def run(self, label: str, call, *args: str, **options) -> subprocess.CompletedProcess[str]:
         if self.debug:
@@ -100,7 +120,7 @@ def scenario(keyring, fleet_repo, request) -> Iterator[Scenario]:
 
 def drive(s: Scenario) -> None:
     site = s.site
-    site.append("manifests/db.yaml", (EXECS if CHROOT else "") + VALIDATED)
+    site.append("manifests/db.yaml", (EXECS if CHROOT else "") + VALIDATED + EDITS)
     db1, web1 = site.root("db1"), site.root("web1")
     s.roots = {"db1": db1, "web1": web1}
     if CHROOT:
@@ -114,6 +134,7 @@ def drive(s: Scenario) -> None:
     s.run("apply --noop --json", site.tend, "apply", "--noop", "--json", *converge, *db1_state)
     s.run("apply", site.tend, "apply", *converge, *db1_state, "--detailed-exitcodes")
     s.old_db_env = (db1 / "etc/e2e/db.env").read_text()
+    s.old_edits = [(db1 / name).read_text() for name in ("etc/e2e/pg.conf", "etc/e2e/app.ini")]
     s.run("apply --json (again)", site.tend, "apply", "--json", *converge, *db1_state)
     for extra in ((), ("--json",), ("--explain",)):
         s.run(f"lookup {extra}", site.tend, "lookup", "db::password", "--host", "db1", *extra)
@@ -162,6 +183,21 @@ def test_the_runs_went_where_they_should(scenario):
     assert runs["--debug apply (a secret as a timeout)"].returncode == 1
     assert "(computed from a secret)" in runs["--debug apply (a secret as a timeout)"].stderr
     assert (scenario.roots["db1"] / "etc/e2e/db.env").read_text().startswith(f"PORT=5432\nPASSWORD={ROTATED}\n")
+
+
+def test_edits_holding_a_secret_are_private_hidden_and_rotated(scenario):
+    password = PLAIN["db::password"]
+    assert scenario.old_edits == [f"password = '{password}'\nport = 5432\n", f"[db]\npassword = {password}\n"]
+    db1 = scenario.roots["db1"]
+    assert (db1 / "etc/e2e/pg.conf").read_text() == f"password = '{ROTATED}'\nport = 5432\n"
+    assert (db1 / "etc/e2e/app.ini").read_text() == f"[db]\npassword = {ROTATED}\n"
+    for name in ("etc/e2e/pg.conf", "etc/e2e/app.ini"):
+        assert stat.S_IMODE((db1 / name).stat().st_mode) == 0o600, name  # created holding a secret
+    plan = scenario.runs["plan as db1"].stdout
+    for rid in ("line:pg password", "line:port = 5432", "ini:app password"):
+        assert f"would-change   {rid} (ensure, sensitive)\n    content changed (sensitive)\n" in plan, rid
+    stored = {p.read_text(errors="replace") for p in walk_files(scenario.site.state("db1") / "bucket")}
+    assert set(scenario.old_edits) <= stored  # the rotation replaced both: the old content is in the bucket
 
 
 def walk_files(base: Path) -> Iterator[Path]:
