@@ -88,7 +88,8 @@ class Converge:
         try:
             root = Root(self.root or Path("/"))
             system = System(root, None if self.noop else Bucket(paths.bucket))
-            refuse_private_keys(self.repo)
+            in_store = self.repo.resolve().is_relative_to(paths.bundles.resolve())
+            refuse_private_keys(self.repo, bundle=self.bundle is not None or in_store)
             keys = _Once(lambda: load_repo_keys(self.repo))
             keyring = GnuPG(paths.gnupg)
             reader = HostSecrets(keyring, keys, self.host, placeholders=self.preview)
