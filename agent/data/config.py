@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,7 +128,16 @@ def _level(entry: dict, location: Location, default_datadir: str, default_backen
     datadir = entry.get("datadir", default_datadir)
     if not isinstance(datadir, str) or not datadir:
         raise ConfigError(f"{title}: datadir must be a non-empty string", location=location)
+    for path in (datadir, *(os.path.join(datadir, pattern) for pattern in patterns)):
+        if leaves_repository(path):
+            message = f"{title}: {path!r} is outside the repository (data must lie inside it)"
+            raise ConfigError(message, location=location)
     return Level(name, datadir, kind, patterns, location, mapped)
+
+
+def leaves_repository(path: str) -> bool:
+    """A repository-relative path that is absolute or climbs above the top (`..` past it)."""
+    return os.path.isabs(path) or os.path.normpath(path).split(os.sep, 1)[0] == os.pardir
 
 
 def _patterns(kind: str, value: Any, title: str, location: Location) -> tuple[tuple[str, ...], Any]:

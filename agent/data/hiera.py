@@ -12,7 +12,7 @@ from agent.data.config import HieraConfig, load_hiera_config
 from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.explain import LevelTrace, LookupTrace, PathTrace
 from agent.data.interpolate import Interpolator, needs_interpolation
-from agent.data.locations import DataLocation, resolve_levels
+from agent.data.locations import DataLocation, resolve_inside, resolve_levels
 from agent.data.merge_strategies import MergeOptions, Strategy, merge_found
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import DataError, MergeError, NotFound, TendError
@@ -57,8 +57,8 @@ class DataStore:
 
     def get(self, path: str) -> DataFile | None:
         if path not in self._files:
-            full = self.root / path
-            self._files[path] = read_data_file(full, path, strict=self.strict) if full.is_file() else None
+            full = resolve_inside(self.root, path) if (self.root / path).is_file() else None
+            self._files[path] = read_data_file(full, path, strict=self.strict) if full else None
         return self._files[path]
 
     @property
@@ -253,6 +253,12 @@ class LookupContext:
             return MergeOptions.parse(self.interpolator.interpolate(spec["merge"])), f"lookup_options in {where}"
         except MergeError as error:
             raise DataError(error.message, location=where, subject=f"lookup_options for '{root}'") from None
+
+    def options_for(self, key: str) -> dict[str, Any]:
+        """The lookup_options entry that applies to root key `key` for this host ({} when none or not a hash)."""
+        exact, patterns = self._lookup_options()
+        spec = exact[key][0] if key in exact else next((s for regex, s, _ in patterns if regex.search(key)), None)
+        return spec if isinstance(spec, dict) else {}
 
     def _lookup_options(self) -> tuple[dict[str, tuple[Any, Source]], list[tuple[re.Pattern, Any, Source]]]:
         """lookup_options of every level, hash-merged: for each key the highest level's options win."""

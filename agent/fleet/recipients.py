@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.data.encrypted import EncryptedValue
-from agent.data.hiera import Hiera
+from agent.data.hiera import Hiera, LookupContext
 from agent.errors import SecretError, TendError
 from agent.facts import system_facts
 from agent.location import Location
@@ -26,6 +26,7 @@ class Usage:
 
     inventory: Inventory
     by_host: dict[str, frozenset[tuple[str, str]]]
+    contexts: dict[str, LookupContext] = field(default_factory=dict)  # each host's lookups, for its options
 
     def users(self, file: str, key: str) -> list[str]:
         return sorted(host for host, used in self.by_host.items() if (file, key) in used)
@@ -45,6 +46,7 @@ def derive_usage(root: Path, hiera: Hiera, *, facts: dict[str, Any] | None = Non
     compiler = Compiler(root, hiera, secrets=lambda value: placeholder(value.file, value.key), tolerant=True)
     machine = system_facts() if facts is None else facts
     by_host: dict[str, frozenset[tuple[str, str]]] = {}
+    contexts: dict[str, LookupContext] = {}
     for host in sorted(inventory.hosts):
         host_facts = inventory.host_facts(host, machine)
         try:
@@ -53,7 +55,8 @@ def derive_usage(root: Path, hiera: Hiera, *, facts: dict[str, Any] | None = Non
             error.message = f"cannot derive who reads secrets: host {host} does not compile: {error.message}"
             raise
         by_host[host] = frozenset(context.used)
-    return Usage(inventory, by_host)
+        contexts[host] = context
+    return Usage(inventory, by_host, contexts)
 
 
 def encryption_key(principal: Principal) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,10 @@ from agent.facts import gather_facts, inventory_facts
 from agent.formats import check_keys, read_yaml_file
 
 INVENTORY = "keys/inventory.yaml"
+# A host name becomes a path (keys/hosts/<name>.asc, nodes/%{facts.hostname}.yaml): DNS labels only.
+_LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.IGNORECASE)
+HOST_NAME_RULE = "dot-separated labels of letters, digits, '-' and '_', each starting and ending with a letter or digit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +47,9 @@ def load_inventory(root: Path) -> Inventory:
     if not isinstance(hosts, dict):
         raise document.fail("'hosts' must be a hash of host names to facts", "hosts")
     for name, facts in hosts.items():
-        if not isinstance(name, str) or not (facts is None or isinstance(facts, dict)):
+        if not isinstance(name, str) or not HOST_NAME.fullmatch(name) or len(name) > 253:
+            raise document.fail(f"host {name!r}: not a host name ({HOST_NAME_RULE})", "hosts", name)
+        if not (facts is None or isinstance(facts, dict)):
             raise document.fail(f"host {name!r}: give its facts as a hash (role, environment, ...)", "hosts", name)
     admins = data.get("admins") or []
     if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
