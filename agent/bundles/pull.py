@@ -61,9 +61,8 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     if current == commit and store.intact(commit):
         return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
     if current == commit:
-        restore(store, commit)
         return Pulled(
-            store.record(commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
+            restore(store, commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
         )
     if current and allow_older is None and not _descends(store, current, commit):
         raise BundleError(
@@ -87,14 +86,16 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     return Pulled(record, changed=True, note=note)
 
 
-def restore(store: BundleStore, commit: str) -> None:
-    """Check a known commit out again from the mirror (its signature was verified when it was pulled)."""
+def restore(store: BundleStore, commit: str) -> BundleRecord:
+    """Check a known commit out again from the mirror (its signature was verified when it was pulled); its record."""
     record = store.record(commit)
     if record is None or not (store.mirror / "HEAD").is_file():
         raise BundleError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
     shutil.rmtree(store.path(commit), ignore_errors=True)
     _checkout(store, commit)
-    store.save_record(replace(record, tree=store.tree_digest(commit)))
+    restored = replace(record, tree=store.tree_digest(commit))
+    store.save_record(restored)
+    return restored
 
 
 def _local_transport(url: str) -> list[str]:

@@ -7,8 +7,13 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.fleet.secrets_admin import SecretsAdmin
+    from agent.fleet.secrets_audit import Audit
 
 FIXES = {
     "over": "tend secrets rekey (the host can read a value it does not use)",
@@ -26,7 +31,7 @@ def register_audit(verbs: argparse._SubParsersAction) -> None:
     common.add_agent_options(parser)
 
 
-def run(args: argparse.Namespace, admin) -> int:
+def run(args: argparse.Namespace, admin: SecretsAdmin) -> int:
     from agent.fleet.secrets_audit import run_audit
 
     audit = run_audit(admin.root, admin.hiera, host=args.host)
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace, admin) -> int:
     return 0 if audit.clean else 1
 
 
-def _csv(audit) -> str:
+def _csv(audit: Audit) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["file", "key", "principal", "kind", "key_id", "can_read", "uses", "flag"])
@@ -60,7 +65,7 @@ def _csv(audit) -> str:
     return out.getvalue()
 
 
-def _table(audit) -> str:
+def _table(audit: Audit) -> str:
     """Values as rows, principals as columns: R reads and uses, r reads (admins), ! a flag."""
     principals = sorted({row.principal for row in audit.rows}, key=lambda p: (p not in audit.usage.inventory.hosts, p))
     cells: dict[tuple[str, str], str] = {}

@@ -132,7 +132,7 @@ def _rows(file: str, key: str, recipients: list[str], usage: Usage, keys: RepoKe
         listed = principal is not None and (
             principal.name in inventory.hosts if principal.kind == "host" else principal.name in inventory.admins
         )
-        if not listed:
+        if principal is None or not listed:
             name = principal.name if principal else key_id
             rows.append(AuditRow(file, key, name, "unknown", key_id, True, False, "unknown"))
         else:

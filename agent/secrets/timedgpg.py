@@ -67,13 +67,15 @@ class TimedGPG(gnupg.GPG):
         except OSError as error:
             raise SecretError(f"cannot run {self.gpgbinary}: {error.strerror}") from None
 
-    def _collect_output(self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None):
+    def _collect_output(
+        self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
+    ) -> int | None:
         stopped = threading.Event()
         timer = threading.Timer(self.timeout, _stop, (process, stopped))
         timer.daemon = True
         timer.start()
         try:
-            returncode = super()._collect_output(process, result, writer, stdin)
+            returncode: int | None = super()._collect_output(process, result, writer, stdin)  # None from 0.4.9
         finally:
             timer.cancel()
         if stopped.is_set():
