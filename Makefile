@@ -28,6 +28,7 @@ venv: $(BIN)/tend
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: deps venv lint
 	$(BIN)/pytest -q -n 2
@@ -41,7 +42,7 @@ bench: venv
 	$(BIN)/python -m bench --json bench/out/bench.json --markdown BENCHMARKS.md --peers bench/out/peers.json
 
 clean:
-	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache .mypy_cache
 
 # dist/tend_<version>_all.deb, built with debhelper (TEND_DEB_VERSION=V builds version V, for tests and snapshots).
 deb:

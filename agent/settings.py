@@ -17,7 +17,7 @@ DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
 DEFAULT_STATE_DIR = Path("/var/lib/tend")
 DEFAULT_FACTS_FILE = Path("/etc/tend/facts.yaml")
 DEFAULT_FACTS_DIR = Path("/etc/tend/facts.d")
-_KEYS = {
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "source": dict,
     "interval": (str, int),
     "splay": (str, int),

@@ -93,7 +93,9 @@ def _redeploy(store: BundleStore, commit: str) -> Pulled:
         note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
     if store.current_commit() != commit:
         store.switch(commit)
-    return Pulled(store.record(commit), changed=False, note=note)
+    record = store.record(commit)
+    assert record is not None  # pull() redeploys only a commit it has a record of
+    return Pulled(record, changed=False, note=note)
 
 
 def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
@@ -117,14 +119,16 @@ def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
     )
 
 
-def restore(store: BundleStore, commit: str) -> None:
+def restore(store: BundleStore, commit: str) -> BundleRecord:
     """Check a known commit out again from the mirror (its signature was verified when it was pulled)."""
     record = store.record(commit)
     if record is None or not (store.mirror / "HEAD").is_file():
         raise BundleError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
     shutil.rmtree(store.path(commit), ignore_errors=True)
     _checkout(store, commit)
-    store.save_record(replace(record, tree=store.tree_digest(commit)))
+    restored = replace(record, tree=store.tree_digest(commit))
+    store.save_record(restored)
+    return restored
 
 
 def _local_transport(url: str) -> list[str]:

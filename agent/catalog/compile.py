@@ -45,7 +45,7 @@ class _Absent(str):
     def __getattr__(self, name: str) -> _Absent:
         return self
 
-    def __getitem__(self, key: Any) -> _Absent:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> _Absent:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> _Absent:

@@ -16,6 +16,7 @@ from agent.errors import ConfigError
 if TYPE_CHECKING:
     from agent.reports.model import Report, ResourceResult
     from agent.run.notify import Notifier
+    from agent.settings import AgentSettings
 
 
 def add_repo_options(parser: argparse.ArgumentParser) -> None:
@@ -32,13 +33,13 @@ def add_fact_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fact", action="append", default=[], metavar="K=V", help="override a fact (repeatable)")
 
 
-def settings_of(args: argparse.Namespace):
+def settings_of(args: argparse.Namespace) -> AgentSettings:
     from agent.settings import load_settings
 
     return load_settings(getattr(args, "config", None), state_dir=getattr(args, "state_dir", None))
 
 
-def repo_of(args: argparse.Namespace, settings) -> Path:
+def repo_of(args: argparse.Namespace, settings: AgentSettings) -> Path:
     """--repo, else the current directory when it holds hiera.yaml (as root: only a directory root owns and
     nobody else can write), else the current bundle."""
     if getattr(args, "repo", None):
@@ -80,7 +81,7 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str, Any]:
+def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | None) -> dict[str, Any]:
     """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
     from agent.facts import parse_fact_overrides
     from agent.run.request import gather_run_facts

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.data.explain import LookupTrace
+    from agent.secrets.reader import HostSecrets
+    from agent.settings import AgentSettings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -62,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         for warning in context.warnings:
             print(f"tend: warning: {warning}", file=sys.stderr)
     value = _revealed(found.value, repo, settings, facts) if args.reveal else to_plain(found.value)
-    if args.explain:
+    if args.explain and context.last_trace is not None:
         _print_explanation(context.last_trace, args.json, render_text, to_json)
     elif args.json:
         common.print_json(value)
@@ -71,10 +79,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revealed(value: object, repo, settings, facts) -> object:
+def _revealed(value: object, repo: Path, settings: AgentSettings, facts: dict[str, Any]) -> object:
     """Decrypt with the caller's key: GNUPGHOME (an admin), else the agent keyring (a host); fail closed."""
     import os
-    from pathlib import Path
 
     from agent.catalog.compile import reveal
     from agent.secrets.gpg import GnuPG
@@ -105,7 +112,7 @@ def _revealed(value: object, repo, settings, facts) -> object:
     return plain(revealed)
 
 
-def _log_reveal(reader, settings, host: str) -> None:
+def _log_reveal(reader: HostSecrets, settings: AgentSettings, host: str) -> None:
     """A decryption with the host keyring is audited like a run's, before anything is printed."""
     from datetime import UTC, datetime
 
@@ -119,7 +126,12 @@ def _log_reveal(reader, settings, host: str) -> None:
     to_syslog(AuditLog(settings.state.audit_log).append(entries))
 
 
-def _print_explanation(trace, as_json: bool, render_text, to_json) -> None:
+def _print_explanation(
+    trace: LookupTrace,
+    as_json: bool,
+    render_text: Callable[[LookupTrace], str],
+    to_json: Callable[[LookupTrace], dict[str, Any]],
+) -> None:
     if as_json:
         common.print_json(to_json(trace))
     else:

@@ -55,7 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from agent.errors import TendError
 
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except TendError as error:
         if args.debug:
             raise

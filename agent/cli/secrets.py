@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return secrets_audit.run(args, admin)
     changes = admin.differences()
     for change in changes:
-        value = change.value
+        encrypted = change.value
         print(
-            f"{value.location}: {value.key}: readers {', '.join(change.readers_now)} -> "
+            f"{encrypted.location}: {encrypted.key}: readers {', '.join(change.readers_now)} -> "
             f"{', '.join(change.readers_wanted)}"
         )
     if args.check:

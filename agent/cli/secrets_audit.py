@@ -7,8 +7,13 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.fleet.secrets_admin import SecretsAdmin
+    from agent.fleet.secrets_audit import Audit, AuditRow
 
 FIXES = {
     "over": "tend secrets rekey (the host can read a value it does not use)",
@@ -30,7 +35,7 @@ def register_audit(verbs: argparse._SubParsersAction) -> None:
     common.add_agent_options(parser)
 
 
-def run(args: argparse.Namespace, admin) -> int:
+def run(args: argparse.Namespace, admin: SecretsAdmin) -> int:
     from agent.fleet.secrets_audit import run_audit
 
     audit = run_audit(admin.root, admin.hiera, host=args.host)
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace, admin) -> int:
     return 0 if audit.clean else 1
 
 
-def _csv(audit) -> str:
+def _csv(audit: Audit) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
@@ -65,7 +70,7 @@ def _csv(audit) -> str:
     return out.getvalue()
 
 
-def mark(row) -> str:
+def mark(row: AuditRow) -> str:
     """A cell of the matrix: R reads and uses, r reads (admins), R* reads across environments by acceptance."""
     if row.flag != "ok":
         return MARKS[row.flag]
@@ -74,7 +79,7 @@ def mark(row) -> str:
     return "R" if row.uses else "r"
 
 
-def problem_lines(audit, fixes: dict[str, str] = FIXES) -> list[str]:
+def problem_lines(audit: Audit, fixes: dict[str, str] = FIXES) -> list[str]:
     """One line per flagged row, per value read across environments, and per finding."""
     lines = [f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {fixes[row.flag]}"
              for row in audit.rows if row.flag not in ("ok", "cross_env")]  # fmt: skip
@@ -85,7 +90,7 @@ def problem_lines(audit, fixes: dict[str, str] = FIXES) -> list[str]:
     return lines
 
 
-def accepted_lines(audit) -> list[str]:
+def accepted_lines(audit: Audit) -> list[str]:
     """One line per value read across environments by acceptance, with the reason the data gives."""
     return [
         f"accepted cross_env: {item['key']} ({item['file']}) is readable in "
@@ -94,7 +99,7 @@ def accepted_lines(audit) -> list[str]:
     ]
 
 
-def _where(audit, file: str, key: str) -> str:
+def _where(audit: Audit, file: str, key: str) -> str:
     """`prod (web1, web2), staging (web-stg1)`: the environments of the hosts that can read a value."""
     from agent.fleet.secrets_audit import host_environment
 
@@ -105,7 +110,7 @@ def _where(audit, file: str, key: str) -> str:
     return ", ".join(f"{environment} ({', '.join(names)})" for environment, names in sorted(hosts.items()))
 
 
-def _table(audit) -> str:
+def _table(audit: Audit) -> str:
     """Values as rows, principals as columns: R reads and uses, r reads (admins), ! a flag."""
     principals = sorted({row.principal for row in audit.rows}, key=lambda p: (p not in audit.usage.inventory.hosts, p))
     cells = {(f"{row.file}:{row.key}", row.principal): mark(row) for row in audit.rows}

@@ -20,7 +20,8 @@ def next_delay(failures: int, interval: float, splay: float, rng: random.Random)
     jitter = rng.uniform(0, splay) if splay > 0 else 0.0
     if failures <= 0:
         return interval + jitter
-    backoff = min(interval, FIRST_RETRY_S * 2 ** (failures - 1))
+    # The exponent is capped: 2.0 ** 1024 overflows, and 30 s times 2 ** 32 is past any interval anyway.
+    backoff = min(interval, FIRST_RETRY_S * 2.0 ** min(failures - 1, 32))
     return backoff + min(jitter, backoff / 2)
 
 

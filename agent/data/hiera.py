@@ -39,10 +39,13 @@ class Found:
 
 class DataBackend(Protocol):
     """Where the data files of hierarchy levels come from: `get` gives one, parsed (None: there is no such
-    file); `inject` makes a key hold a value in one file for this backend only."""
+    file); `inject` makes a key hold a value in one file for this backend only; `warnings` are those of the
+    files given so far (`tend check` shows them)."""
 
     def get(self, path: str) -> DataFile | None: ...
     def inject(self, path: str, key: str, value: Any) -> None: ...
+    @property
+    def warnings(self) -> list[str]: ...
 
 
 class DataStore:

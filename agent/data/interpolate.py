@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from agent.data.dotted_keys import MISSING, dig, split_key
@@ -82,13 +83,13 @@ class Interpolator:
                     raise InterpolationError(
                         "'alias' interpolation is only permitted if the expression is equal to the entire string"
                     )
-                return self.guard(key, lambda k=key: self._resolve("alias", k))
+                return self.guard(key, partial(self._resolve, "alias", key))
             if method == "literal":
                 pieces.append(key)
                 continue
             name = f"scope:{key}" if method == "scope" else key
             try:
-                value = self.guard(name, lambda m=method, k=key: self.interpolate(self._resolve(m, k)))
+                value = self.guard(name, partial(self._interpolated, method, key))
             except _SyntaxError:
                 raise InterpolationError(f"Syntax error in string: {subject}") from None
             pieces.append(to_text(value, expression))
@@ -129,6 +130,9 @@ class Interpolator:
         value = self.lookup(key)
         return "" if value is MISSING else value
 
+    def _interpolated(self, method: str, key: str) -> Any:
+        return self.interpolate(self._resolve(method, key))
+
     def scope_value(self, expression: str) -> Any:
         name = expression[2:] if expression.startswith("::") else expression
         try:
@@ -136,7 +140,7 @@ class Interpolator:
         except DataError:
             raise _SyntaxError(f"Syntax error in string: %{{{expression}}}") from None
         root = segments[0]
-        if root not in self.scope:
+        if not isinstance(root, str) or root not in self.scope:
             if self.strict:
                 raise InterpolationError(f"Unknown variable: '{root}' (in %{{{expression}}})")
             return ""

@@ -158,7 +158,7 @@ def _rows(file: str, key: str, recipients: list[str], usage: Usage, keys: RepoKe
         listed = principal is not None and (
             principal.name in inventory.hosts if principal.kind == "host" else principal.name in inventory.admins
         )
-        if not listed:
+        if principal is None or not listed:
             unknown.append((principal.name if principal else key_id, key_id))
         else:
             readers[principal.name] = key_id
@@ -174,8 +174,9 @@ def _rows(file: str, key: str, recipients: list[str], usage: Usage, keys: RepoKe
             if flag == "ok" and len(environments) > 1 and accepted is None:
                 flag = "cross_env"
             reason = accepted if can_read else None
-            key_id = readers.get(host)
-            rows.append(AuditRow(file, key, host, "host", key_id, can_read, uses, flag, environments, reason))
+            rows.append(
+                AuditRow(file, key, host, "host", readers.get(host), can_read, uses, flag, environments, reason)
+            )
     for admin in sorted(inventory.admins):
         if admin in readers:
             rows.append(AuditRow(file, key, admin, "admin", readers[admin], True, False, "ok", environments))

@@ -213,7 +213,7 @@ class Apt:
         if not names:
             return
         try:
-            result = self._apt_mark("hold" if hold else "unhold", *names)
+            result = self._apt_mark("hold" if hold else "unhold", "--", *names)
         finally:
             self._packages = None
         if not result.ok:

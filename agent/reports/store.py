@@ -45,8 +45,11 @@ class ReportStore:
         return sorted(p.stem for p in self.directory.glob("*.json") if p.name != LAST_RUN)
 
     def load(self, run_id: str) -> dict[str, Any]:
-        name = LAST_RUN if run_id == "last" else f"{run_id}.json"
-        return json.loads((self.directory / name).read_text())
+        path = self.directory / (LAST_RUN if run_id == "last" else f"{run_id}.json")
+        report = json.loads(path.read_text())
+        if not isinstance(report, dict):
+            raise ValueError(f"{path}: not a report (a JSON object)")
+        return report
 
     def _prune(self) -> None:
         for old in self.ids()[: -self.retention or None]:

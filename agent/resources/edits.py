@@ -137,7 +137,7 @@ class Edit(Resource[EditProvider]):
 
     @property
     def path(self) -> str:
-        return self.values["path"]
+        return str(self.values["path"])
 
     def edit(self, text: Text) -> None:
         raise NotImplementedError

@@ -76,8 +76,8 @@ class File(Resource[None]):
 
     @property
     def ensure(self) -> str:
-        ensure = self.values.get("ensure")
-        if ensure in (None, "present"):
+        ensure: str | None = self.values.get("ensure")
+        if ensure is None or ensure == "present":
             return "link" if self.values.get("target") else "file"
         return ensure
 
@@ -150,7 +150,7 @@ class File(Resource[None]):
         return refs
 
     def _mode(self) -> str | None:
-        mode = self.values.get("mode")
+        mode: str | None = self.values.get("mode")
         if mode is not None:
             return mode.zfill(4)
         if self.ensure == "file" and self.sensitive:
@@ -237,8 +237,8 @@ class File(Resource[None]):
             uid = state.uid if uid is None else uid
             gid = state.gid if gid is None else gid
         # Only a file passes its mode on: a link's own is 0777, and would make the new file writable by all.
-        kept = state is not None and state.kind is FileKind.FILE
-        mode = self._mode() or (f"{state.mode:04o}" if kept else DEFAULT_MODE)
+        kept = state if state is not None and state.kind is FileKind.FILE else None
+        mode = self._mode() or (f"{kept.mode:04o}" if kept is not None else DEFAULT_MODE)
         system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
 
     def _data(self, system: Host) -> bytes:

@@ -12,6 +12,7 @@ from agent.errors import TendError
 from agent.providers import Providers
 from agent.reports.model import Report, ResourceResult, Status, iso
 from agent.resources.base import Resource
+from agent.resources.file import File
 from agent.runner.state import RunState
 from agent.system import Host
 
@@ -61,7 +62,7 @@ class Runner:
         targets = self.catalog.refresh_targets()
         # Directories owned by other users are entered only for the catalog's own files and users (§8.6).
         self.system.trust(
-            paths=[r.path for r in self.catalog.resources.values() if r.type_name == "file"],
+            paths=[r.path for r in self.catalog.resources.values() if isinstance(r, File)],
             users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
         )
         if not self.noop:

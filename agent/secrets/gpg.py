@@ -141,7 +141,8 @@ class GnuPG:
             result = driver.decrypt(message)
         if not result.ok or result.returncode != 0:
             raise SecretError(f"gpg could not decrypt it: {_failure(result)}")
-        return result.data
+        plaintext: bytes = result.data
+        return plaintext
 
     def encrypt(self, plaintext: bytes, fingerprints: Sequence[str]) -> bytes:
         """Encrypt to exactly these (sub)keys: `FPR!` stops gpg from choosing another subkey."""
@@ -149,7 +150,8 @@ class GnuPG:
         result = self.driver().encrypt(plaintext, recipients, armor=False, extra_args=["--trust-model", "always"])
         if not result.ok or result.returncode != 0:
             raise SecretError(f"cannot encrypt: gpg {_failure(result)}")
-        return result.data
+        message: bytes = result.data
+        return message
 
     def import_keys(self, data: bytes) -> None:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -171,10 +173,11 @@ class GnuPG:
         result = gpg.gen_key(parameters)
         if not result.fingerprint or result.returncode != 0:
             raise SecretError(f"cannot generate the host key: gpg {_failure(result)}")
-        return result.fingerprint
+        fingerprint: str = result.fingerprint
+        return fingerprint
 
     def export_public(self, fingerprint: str) -> bytes:
-        armored = self.driver().export_keys(fingerprint, armor=True)
+        armored: str = self.driver().export_keys(fingerprint, armor=True)
         if not armored:
             raise SecretError(f"cannot export the public key {fingerprint}: it is not in {self.home}")
         return armored.encode()

@@ -83,14 +83,16 @@ class TimedGPG(gnupg.GPG):
         finally:
             self.output_cap = None
 
-    def _collect_output(self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None):
+    def _collect_output(
+        self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
+    ) -> int | None:
         stopped = threading.Event()
         timer = threading.Timer(self.timeout, _stop, (process, stopped))
         timer.daemon = True
         timer.start()
         result.tend_process, result.tend_overflow = process, False
         try:
-            returncode = super()._collect_output(process, result, writer, stdin)
+            returncode: int | None = super()._collect_output(process, result, writer, stdin)  # None from 0.4.9
         finally:
             timer.cancel()
         if result.tend_overflow:

@@ -8,7 +8,6 @@ import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent.errors import HostError
 from agent.system._oserror import host_error, is_missing
@@ -180,7 +179,7 @@ class Accounts:
         return text
 
 
-def _nss(lookup: Callable[[int], Any], number: int) -> str | None:
+def _nss(lookup: Callable[[int], pwd.struct_passwd | grp.struct_group], number: int) -> str | None:
     """The name NSS gives for an id (`pwd.getpwuid`, `grp.getgrgid`), or None."""
     try:
         return lookup(number)[0]

@@ -32,6 +32,10 @@ def test_backoff_doubles_and_is_capped_at_the_interval() -> None:
     assert [round(next_delay(n, 1800, 0, rng)) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1800, 1800]
 
 
+def test_backoff_after_thousands_of_failures_is_still_the_interval() -> None:
+    assert next_delay(5000, 1800, 0, random.Random(0)) == 1800
+
+
 def test_runs_on_schedule_and_backs_off_after_failures() -> None:
     clock = FakeClock()
     codes = iter([0, 1, 1, 0, 0])
