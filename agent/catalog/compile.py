@@ -12,6 +12,7 @@ from agent.catalog.render import Renderer, safe_relative
 from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
+from agent.data.sensitive import SensitiveValue
 from agent.errors import ManifestError, NotFound, SecretError, TendError
 from agent.formats import did_you_mean
 from agent.location import Location
@@ -19,7 +20,7 @@ from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
 from agent.resources import TYPES
 from agent.resources.base import RELATIONS, Resource
-from agent.secrets.secret import Secret
+from agent.secrets.secret import Secret, as_secret
 
 
 class Decryptor(Protocol):
@@ -54,6 +55,8 @@ def refuse_secrets(value: EncryptedValue) -> Secret:
 def reveal(value: Any, reader: Decryptor) -> Any:
     if isinstance(value, EncryptedValue):
         return reader(value)
+    if isinstance(value, SensitiveValue):
+        return as_secret(reveal(value.value, reader), key=value.key, file=value.file)
     if isinstance(value, list):
         return [reveal(v, reader) for v in value]
     if isinstance(value, dict):

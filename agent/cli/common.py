@@ -51,18 +51,25 @@ def repo_of(args: argparse.Namespace, settings) -> Path:
 def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str, Any]:
     """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
     from agent.facts import gather_facts, load_local_facts, parse_fact_overrides, system_facts
+    from agent.facts.node import pin_to_inventory
     from agent.repo.inventory import load_inventory
 
     host = getattr(args, "host", None)
-    inventory = load_inventory(repo).facts_of(host) if host and repo else None
-    return gather_facts(
+    inventory = load_inventory(repo) if repo else None
+    facts = gather_facts(
         system=system_facts(),
         local=load_local_facts(settings.facts_file, settings.facts_dir),
         config={"facts": dict(settings.facts)},
-        inventory=inventory,
+        inventory=inventory.facts_of(host) if host and inventory else None,
         host=host,
         overrides=parse_fact_overrides(getattr(args, "fact", [])),
     )
+    own = str(facts.get("hostname", ""))
+    if host is None and inventory is not None and own in inventory.hosts:
+        facts, warnings = pin_to_inventory(facts, inventory.hosts[own], own)
+        for warning in warnings:
+            print(f"tend: warning: {warning}", file=sys.stderr)
+    return facts
 
 
 def print_json(value: Any) -> None:

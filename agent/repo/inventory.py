@@ -9,6 +9,7 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.facts import gather_facts, inventory_facts
+from agent.facts.node import CERTNAME, EXTENSIONS
 from agent.formats import check_keys, read_yaml_file
 
 INVENTORY = "keys/inventory.yaml"
@@ -44,7 +45,21 @@ def load_inventory(root: Path) -> Inventory:
     for name, facts in hosts.items():
         if not isinstance(name, str) or not (facts is None or isinstance(facts, dict)):
             raise document.fail(f"host {name!r}: give its facts as a hash (role, environment, ...)", "hosts", name)
+        _check_node_keys(document, name, facts or {})
     admins = data.get("admins") or []
     if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
         raise document.fail("'admins' must be a list of names", "admins")
     return Inventory({name: dict(facts or {}) for name, facts in hosts.items()}, tuple(admins))
+
+
+def _check_node_keys(document, name: str, facts: dict) -> None:
+    """`certname` is a name, `trusted_extensions` a hash (like `{pp_role: web}`)."""
+    certname = facts.get(CERTNAME)
+    if certname is not None and not (isinstance(certname, str) and certname.strip()):
+        raise document.fail(
+            f"host {name!r}: certname must be a host name, like web1.example.com", "hosts", name, CERTNAME
+        )
+    if not isinstance(facts.get(EXTENSIONS, {}), dict):
+        raise document.fail(
+            f"host {name!r}: trusted_extensions must be a hash, like {{pp_role: web}}", "hosts", name, EXTENSIONS
+        )
