@@ -15,6 +15,7 @@ from agent.catalog.sources import expand_trees, load_source, repo_file
 from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
+from agent.data.sensitive import SensitiveValue
 from agent.errors import ManifestError, NotFound, SecretError, TendError
 from agent.formats import did_you_mean
 from agent.location import Location
@@ -22,7 +23,7 @@ from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
 from agent.resources import TYPES
 from agent.resources.base import RELATIONS, Resource
-from agent.secrets.secret import Secret
+from agent.secrets.secret import Secret, as_secret
 
 
 class Decryptor(Protocol):
@@ -62,6 +63,8 @@ def refuse_secrets(value: EncryptedValue) -> Secret:
 def reveal(value: Any, reader: Decryptor) -> Any:
     if isinstance(value, EncryptedValue):
         return reader(value)
+    if isinstance(value, SensitiveValue):
+        return as_secret(reveal(value.value, reader), key=value.key, file=value.file)
     if isinstance(value, list):
         return [reveal(v, reader) for v in value]
     if isinstance(value, dict):

@@ -34,6 +34,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+KNOCKOUT = "--knock-out-prefix"
+
+
+def take_knockout(argv: list[str]) -> tuple[list[str], str | None]:
+    """`tend lookup`'s --knock-out-prefix P taken out of argv before argparse, which would read a `--`
+    prefix (the one in Puppet's docs) as the end of the options, or drop it from `--knock-out-prefix=--`."""
+    index = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if index is None or argv[index] != "lookup":
+        return argv, None
+    out = argv[: index + 1]
+    prefix = None
+    rest = iter(argv[index + 1 :])
+    for arg in rest:
+        if arg == KNOCKOUT:
+            value = next(rest, None)
+            if value is None:
+                out.append(arg)  # argparse says it needs a value
+            prefix = value if value is not None else prefix
+        elif arg.startswith(KNOCKOUT + "="):
+            prefix = arg.partition("=")[2]
+        else:
+            out.append(arg)
+    return out, prefix
+
+
 def merge_of(args: argparse.Namespace) -> object:
     deep_options = args.knock_out_prefix or args.sort_merged_arrays or args.merge_hash_arrays
     if deep_options and args.merge not in (None, "deep"):

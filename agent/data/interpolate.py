@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.encrypted import EncryptedValue
+from agent.data.sensitive import SensitiveValue
 from agent.errors import DataError, InterpolationError
 
 _EXPRESSION = re.compile(r"%\{([^}]*)\}")
@@ -166,6 +167,11 @@ def to_text(value: Any, expression: str) -> str:
         raise InterpolationError(
             f"%{{{expression}}} is an encrypted value ({value.file}) and cannot be interpolated into a "
             "string; use %{alias(...)} for the whole value, or look it up in a manifest or template"
+        )
+    if isinstance(value, SensitiveValue):
+        raise InterpolationError(
+            f"%{{{expression}}} is marked Sensitive (convert_to in lookup_options) and cannot be interpolated "
+            "into a string; use %{alias(...)} for the whole value"
         )
     if value is None:
         return ""

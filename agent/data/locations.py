@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.data.config import Level, leaves_repository
 from agent.data.interpolate import Interpolator
+from agent.data.repo_paths import inside_repository
 from agent.errors import ConfigError, DataError, InterpolationError
 from agent.location import Location
 
@@ -83,7 +84,7 @@ def _location(level: Level, datadir: str, original: str, relative: str) -> DataL
 def resolve_inside(root: Path, path: str) -> Path:
     """`root/path` after symlinks; DataError naming `path` when a link takes it out of the repository."""
     full = (root / path).resolve()
-    if not full.is_relative_to(root.resolve()):
+    if not inside_repository(full, root):
         raise DataError(
             "a symlink takes this data file outside the repository (data must lie inside it)", location=Location(path)
         )

@@ -10,7 +10,8 @@ from typing import Any
 import yaml
 
 from agent.data.encrypted import ENC_PREFIX, EncryptedValue, looks_encrypted
-from agent.data.hiera import LOOKUP_OPTIONS, Hiera, LookupContext
+from agent.data.hiera import Hiera, LookupContext
+from agent.data.options import LOOKUP_OPTIONS
 from agent.errors import DataError
 from agent.formats import Duplicates, read_text, read_yaml
 

@@ -10,7 +10,8 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.facts import gather_facts, inventory_facts
-from agent.formats import check_keys, read_yaml_file
+from agent.facts.node import CERTNAME, EXTENSIONS
+from agent.formats import Document, check_keys, read_yaml_file
 
 INVENTORY = "keys/inventory.yaml"
 # A host name becomes a path (keys/hosts/<name>.asc, nodes/%{facts.hostname}.yaml): DNS labels only.
@@ -51,7 +52,21 @@ def load_inventory(root: Path) -> Inventory:
             raise document.fail(f"host {name!r}: not a host name ({HOST_NAME_RULE})", "hosts", name)
         if not (facts is None or isinstance(facts, dict)):
             raise document.fail(f"host {name!r}: give its facts as a hash (role, environment, ...)", "hosts", name)
+        _check_node_keys(document, name, facts or {})
     admins = data.get("admins") or []
     if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
         raise document.fail("'admins' must be a list of names", "admins")
     return Inventory({name: dict(facts or {}) for name, facts in hosts.items()}, tuple(admins))
+
+
+def _check_node_keys(document: Document, name: str, facts: dict[str, Any]) -> None:
+    """`certname` is a name, `trusted_extensions` a hash (like `{pp_role: web}`)."""
+    certname = facts.get(CERTNAME)
+    if certname is not None and not (isinstance(certname, str) and certname.strip()):
+        raise document.fail(
+            f"host {name!r}: certname must be a host name, like web1.example.com", "hosts", name, CERTNAME
+        )
+    if not isinstance(facts.get(EXTENSIONS, {}), dict):
+        raise document.fail(
+            f"host {name!r}: trusted_extensions must be a hash, like {{pp_role: web}}", "hosts", name, EXTENSIONS
+        )

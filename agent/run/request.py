@@ -68,15 +68,23 @@ def gather_run_facts(
 
     `warn` takes what is wrong but not fatal (a facts executable tend will not run)."""
     from agent.facts import gather_facts, load_local_facts, system_facts
+    from agent.facts.node import pin_to_inventory
     from agent.repo.inventory import load_inventory
 
-    inventory = load_inventory(repo).facts_of(host) if host and repo else None
-    return gather_facts(
+    inventory = load_inventory(repo) if repo else None
+    facts = gather_facts(
         system=system_facts(),
         # Executables in facts.d never run for an inventory compile (--host): the inventory gives its facts.
         local=load_local_facts(settings.facts_file, settings.facts_dir, warn=None if host else warn),
         config={"facts": dict(settings.facts)},
-        inventory=inventory,
+        inventory=inventory.facts_of(host) if host and inventory else None,
         host=host,
         overrides=overrides or {},
     )
+    own = str(facts.get("hostname", ""))
+    if host is None and inventory is not None and own in inventory.hosts:
+        # A host compiles with the node variables its secrets' readers were derived from.
+        facts, warnings = pin_to_inventory(facts, inventory.hosts[own], own)
+        for warning in warnings:
+            warn(warning)
+    return facts
