@@ -12,6 +12,9 @@ _COLOURS = {
     Status.WOULD_REFRESH: "33",
     Status.FAILED: "31",
     Status.SKIPPED: "35",
+    Status.DROPPED: "36",
+    Status.REMOVED: "32",
+    Status.WOULD_REMOVE: "33",
 }
 
 

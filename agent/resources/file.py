@@ -36,6 +36,7 @@ def digest(data: bytes) -> str:
 
 class File(Resource[None]):
     type_name: ClassVar[str] = "file"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "path": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), choices=("file", "directory", "link", "absent", "present")),

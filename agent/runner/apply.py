@@ -74,13 +74,14 @@ class Runner:
                 report.interrupted = True
             else:
                 result = self._one(resource, depends.get(rid, []), targets.get(rid, []))
+            result.instance = resource.instance
             self.results[rid] = result
             report.resources.append(result)
             self.on_result(result)
         if not self.noop:
-            self._save_state()
+            self.save_state()
 
-    def _save_state(self) -> None:
+    def save_state(self) -> None:
         """The renames before the state that records them: a crash never leaves a record of a lost change."""
         self.system.sync()
         self.state.save()
@@ -146,7 +147,7 @@ class Runner:
         if changes:
             self.state.owe(targets, rid)
             if targets:
-                self._save_state()
+                self.save_state()
             try:
                 resource.fix(self.system, provider, changes)
             except BaseException:
@@ -166,6 +167,27 @@ class Runner:
             self._signal(rid, targets)
         self.state.settle(rid)
         self.state.record(rid, digest, str(result.status), iso(self.clock()))
+
+    def undo(self, resource: Resource[Any]) -> ResourceResult:
+        """Undo a dropped resource, `resource` being the one that undoes it (agent/runner/dropped.py):
+        `removed` (with its changes, none when nothing was left to remove), or `would-remove` in noop."""
+        started = time.perf_counter()
+        result = ResourceResult(resource.id, Status.WOULD_REMOVE if self.noop else Status.REMOVED)
+        try:
+            provider = self.providers.get(resource.type_name, resource.values)
+            changes = resource.changes(resource.desired(), resource.current(self.system, provider))
+            result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
+            if changes and not self.noop:
+                try:
+                    resource.fix(self.system, provider, changes)
+                finally:
+                    self.system.changed()
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
 
     def _signal(self, source: str, targets: list[str]) -> None:
         for target in targets:

@@ -16,6 +16,11 @@ RESOURCES = {
     "exec:restart": {"desired": "e" * 64, "status": "unchanged", "at": "2026-12-01T00:00:00.000Z"},
 }
 OWED = {"exec:restart": ["file:/etc/a"]}
+NO_CATALOG = {"catalog": {}, "applied_for": None}
+CATALOG = {
+    "file:/etc/a": {"type": "file", "title": "/etc/a", "undo": {"ensure": "absent"}, "on_drop": None, "requires": []},
+    "exec:restart": {"type": "exec", "title": "restart", "undo": None, "on_drop": "keep", "requires": ["file:/etc/a"]},
+}
 
 
 def test_every_version_before_the_current_one_has_a_migration() -> None:
@@ -25,7 +30,7 @@ def test_every_version_before_the_current_one_has_a_migration() -> None:
         assert migrate(before)["version"] == version + 1
 
 
-def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
+def test_a_version_0_file_is_migrated_to_the_current_version(tmp_path: Path) -> None:
     """Version 0: the layout without a version field."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"resources": RESOURCES, "owed_refresh": OWED}))
@@ -34,16 +39,30 @@ def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
     assert (state.resources, state.owed) == (RESOURCES, OWED)
     assert path.is_file() and not list(tmp_path.glob("*.damaged-*"))
     state.save()
-    assert json.loads(path.read_text()) == {"version": 1, "resources": RESOURCES, "owed_refresh": OWED}
+    assert json.loads(path.read_text()) == {"version": 2, "resources": RESOURCES, "owed_refresh": OWED, **NO_CATALOG}
 
 
-def test_a_file_as_earlier_tends_wrote_it_loads_unchanged(tmp_path: Path) -> None:
-    """Earlier releases already wrote `"version": 1` (json.dumps with sorted keys): the same format."""
+def test_a_version_1_file_gains_an_empty_catalog(tmp_path: Path) -> None:
+    """Version 1 had no recorded catalog: nothing is dropped until a full apply records one."""
     path = tmp_path / "state.json"
-    written = json.dumps({"version": 1, "resources": RESOURCES, "owed_refresh": OWED}, sort_keys=True)
-    path.write_text(written)
+    path.write_text(json.dumps({"version": 1, "resources": RESOURCES, "owed_refresh": OWED}, sort_keys=True))
     state = RunState.load(path)
     assert state.damaged is None and (state.resources, state.owed) == (RESOURCES, OWED)
+    assert (state.catalog, state.applied_for) == ({}, None)
+    state.save()
+    assert json.loads(path.read_text()) == {"version": 2, "resources": RESOURCES, "owed_refresh": OWED, **NO_CATALOG}
+
+
+def test_a_file_as_this_tend_wrote_it_loads_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    applied_for = {"repo": "/srv/site", "host": "web1", "root": "/"}
+    written = json.dumps(
+        {"version": 2, "resources": RESOURCES, "owed_refresh": OWED, "catalog": CATALOG, "applied_for": applied_for},
+        sort_keys=True,
+    )
+    path.write_text(written)
+    state = RunState.load(path)
+    assert state.damaged is None and (state.catalog, state.applied_for) == (CATALOG, applied_for)
     state.save()
     assert path.read_text() == written
 
@@ -57,11 +76,25 @@ def test_a_file_as_earlier_tends_wrote_it_loads_unchanged(tmp_path: Path) -> Non
         (b"[1, 2]", "a JSON list where a state object belongs"),
         (b'{"version": 1, "resources": {"file:/a": "x"}}', "'resources' is not a map of resource records"),
         (b'{"version": 1, "owed_refresh": {"exec:x": "file:/a"}}', "'owed_refresh' is not a map of resource lists"),
-        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (1)"),
+        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (2)"),
+        (b'{"version": 2, "catalog": {"file:/a": {"type": "file"}}}', "'catalog' is not a map of managed resources"),
+        (b'{"version": 2, "catalog": {}, "applied_for": [1]}', "'applied_for' is not a repository and host"),
         (b'{"version": "1"}', "the format version '1' is not a version number"),
         (b'{"version": true}', "the format version True is not a version number"),
     ],
-    ids=["truncated", "binary", "empty", "list", "resources", "owed", "future", "string-version", "bool-version"],
+    ids=[
+        "truncated",
+        "binary",
+        "empty",
+        "list",
+        "resources",
+        "owed",
+        "future",
+        "catalog",
+        "applied-for",
+        "string-version",
+        "bool-version",
+    ],
 )
 def test_a_damaged_file_is_moved_aside_and_kept(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "state.json"
