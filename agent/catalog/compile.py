@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.catalog.checks import Check
+from agent.catalog.defines import Instances, Origin, duplicate, members
+from agent.catalog.dropping import remove_dropped
 from agent.catalog.graph import Catalog, Edge, Relation
 from agent.catalog.ownership import check_edits, mark_purges
 from agent.catalog.render import Renderer
@@ -92,6 +94,7 @@ class Compiler:
         self.secrets = secrets
         self.tolerant = tolerant
         self.plaintexts: set[str] = set()  # what this compiler's reader gave, for the last line of defence
+        self.instances = Instances(self.loader, self.renderer, self._declared)
 
     def _read(self, value: EncryptedValue) -> Any:
         secret = self.secrets(value)
@@ -109,21 +112,31 @@ class Compiler:
             variables = self._variables(definition, context, facts)
             catalog.checks.extend(self._checks(definition, variables))
             for declaration in definition.resources:
-                for resource, refs in _Declared(self, declaration, variables, catalog.warnings).resources():
+                for resource, refs in self._declared(declaration, variables, catalog.warnings):
                     other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
-                        raise resource.declared_twice(other)
+                        raise duplicate(resource, other)
                     managed[resource.identity] = resource
                     catalog.resources[resource.id] = resource
                     catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
         expand_trees(self.root, catalog, relations)
+        catalog.instances = members(catalog.resources.values())
         check_edits(catalog)
         mark_purges(catalog)
-        _relate(catalog, relations)
+        _relate(catalog, [*relations, *self.instances.take_relations()])
+        catalog.remove_dropped = remove_dropped(context)
         catalog.sort()
         catalog.warnings.extend(context.warnings)
         return catalog, context
+
+    def _declared(
+        self, declaration: Declaration, variables: dict[str, Any], warnings: list[str]
+    ) -> list[tuple[Resource, dict[str, Any]]]:
+        """A resource declaration's resources, or a define instance's (agent/catalog/defines.py)."""
+        if declaration.type in TYPES:
+            return _Declared(self, declaration, variables, warnings).resources()
+        return self.instances.expand(declaration, variables, warnings)
 
     def _classes(self, context: LookupContext) -> list[ClassDefinition]:
         try:
@@ -243,6 +256,7 @@ class _Declared:
         tainted |= found
         refs = {name: values.pop(name) for name in RELATIONS if name in values}
         tags = values.pop("tags", None) or []
+        on_drop = values.pop("on_drop", None)
         resource = cls(
             title=str(title.value),
             values=values,
@@ -252,7 +266,9 @@ class _Declared:
             tags=tuple(str(t) for t in ([tags] if isinstance(tags, str) else tags)),
             attribute_lines=declaration.attribute_lines,
             tainted=frozenset(tainted),
+            on_drop=on_drop,
         )
+        resource.check_on_drop()
         resource.check_attributes()
         resource.validate()
         return resource, refs
@@ -314,17 +330,21 @@ def _holds_plaintext(value: Any, plaintexts: set[str]) -> bool:
     return False
 
 
-def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> None:
+def _relate(catalog: Catalog, relations: list[tuple[Resource | Origin, str, Any]]) -> None:
     by_class: dict[str, list[str]] = {}
-    for rid, resource in catalog.resources.items():
-        by_class.setdefault(resource.class_name, []).append(rid)
+    for rid, declared in catalog.resources.items():
+        by_class.setdefault(declared.class_name, []).append(rid)
     explicit: set[tuple[str, str]] = set()
     for resource, name, refs in relations:
         for ref in refs if isinstance(refs, list) else [refs]:
             for other in _targets(catalog, by_class, resource, name, ref):
-                source, target = (other, resource.id) if name in ("require", "subscribe") else (resource.id, other)
-                catalog.edges.append(Edge(source, target, Relation(name)))
-                explicit.add((source, target))
+                # An instance's relations hold for each of its resources.
+                for member in catalog.instances.get(resource.id, [resource.id]):
+                    if member == other:
+                        continue
+                    source, target = (other, member) if name in ("require", "subscribe") else (member, other)
+                    catalog.edges.append(Edge(source, target, Relation(name)))
+                    explicit.add((source, target))
     for rid, resource in catalog.resources.items():
         for ref in _expand(catalog, resource.implicit_requires()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
@@ -343,7 +363,9 @@ def _expand(catalog: Catalog, refs: list[str]) -> list[str]:
     return found
 
 
-def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:
+def _targets(
+    catalog: Catalog, by_class: dict[str, list[str]], resource: Resource | Origin, name: str, ref: Any
+) -> list[str]:
     where = resource.where(name)
     if not isinstance(ref, str) or ":" not in ref:
         raise ManifestError(
@@ -353,7 +375,9 @@ def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resourc
         if ref[len("class:") :] not in catalog.classes:
             raise ManifestError(f"{name}: no class '{ref[6:]}' in this catalog", location=where, subject=resource.id)
         return [m for m in by_class.get(ref[len("class:") :], []) if m != resource.id]
+    if ref in catalog.instances:
+        return [m for m in catalog.instances[ref] if m != resource.id]
     if ref not in catalog.resources:
-        hint = did_you_mean(ref, catalog.resources)
+        hint = did_you_mean(ref, [*catalog.resources, *catalog.instances])
         raise ManifestError(f"{name}: no resource {ref} in this catalog{hint}", location=where, subject=resource.id)
     return [ref]

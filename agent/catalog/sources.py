@@ -64,6 +64,7 @@ def expand_trees(root: Path, catalog: Catalog, relations: list[tuple[Resource, s
             if child.identity in declared:
                 continue
             declared.add(child.identity)
+            child.within, child.on_drop = resource.within, resource.on_drop  # a define's directory's child is its too
             ordered[child.id] = child
             catalog.warnings.extend(child.warnings())
             relations.extend((child, name, value) for name, value in refs)

@@ -26,6 +26,9 @@ class Block(Edit):
         "insert_after": Attr((str,), secret_ok=False, check=check_regex),
         "insert_before": Attr((str,), secret_ok=False, check=check_regex),
     }
+    # Dropped: the block goes, found by its markers (its content is not needed, and may be secret).
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
+    undo_keeps: ClassVar[tuple[str, ...]] = ("path", "marker")
 
     def validate(self) -> None:
         if self.values["ensure"] == "present" and self.values.get("content") is None:

@@ -19,6 +19,7 @@ class GroupProvider(AccountProvider, Protocol):
 
 class Group(Account[GroupProvider]):
     type_name: ClassVar[str] = "group"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),

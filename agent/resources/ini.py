@@ -27,6 +27,9 @@ class Ini(Edit):
         "value": Attr((str, int, float, bool), managed=True, sensitive=True),
         "separator": Attr((str,), default=" = ", secret_ok=False, check=one_line("separator")),
     }
+    # Dropped: the setting goes (its value is not needed, and may be secret).
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
+    undo_keeps: ClassVar[tuple[str, ...]] = ("path", "section", "setting", "separator")
 
     def validate(self) -> None:
         value = self.values.get("value")

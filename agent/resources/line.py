@@ -21,6 +21,18 @@ class Line(Edit):
         "insert_before": Attr((str,), secret_ok=False, check=check_regex),
         "multiple": Attr((bool,), default=False),
     }
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
+    undo_keeps: ClassVar[tuple[str, ...]] = ("path", "text", "match")
+
+    def undo(self) -> dict[str, Any] | None:
+        """Dropped: the line goes, found by `match` when given, else by its text; a line whose text came
+        from a secret and that has no `match` cannot be found without keeping the secret: never undone."""
+        undo = super().undo()
+        if undo is not None and undo.get("match") is None and undo.get("text") is None:
+            return None
+        if undo is not None and undo.get("match") is not None:
+            undo.pop("text", None)  # with absent, `match` alone says which lines go
+        return undo
 
     def validate(self) -> None:
         if self.values.get("text") is None:

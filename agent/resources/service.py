@@ -15,6 +15,7 @@ UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", 
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
 DROP_IN_DIR = "/etc/systemd/system"
 COMMANDS = ("start", "stop", "restart", "status")
+_BASE = (*COMMANDS, "pattern", "pidfile")
 _NAME = re.compile(r"^[A-Za-z0-9_:.@\\-]+$")
 
 
@@ -38,6 +39,8 @@ class ServiceProvider(Protocol):
 class Service(Resource[ServiceProvider]):
     type_name: ClassVar[str] = "service"
     refreshable: ClassVar[bool] = True
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": STOPPED, "enable": False}
+    undo_keeps: ClassVar[tuple[str, ...]] = ("name", "provider", *COMMANDS, "pattern", "pidfile", "timeout")
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), choices=(RUNNING, STOPPED), managed=True),
@@ -55,6 +58,14 @@ class Service(Resource[ServiceProvider]):
     @property
     def unit(self) -> str:
         return self.name if self.name.endswith(UNIT_SUFFIXES) else f"{self.name}.service"
+
+    def undo(self) -> dict[str, Any] | None:
+        """Stopped, and disabled unless it is a base-provider service (commands, pattern or pidfile) that never
+        declared `enable`: the base provider cannot disable."""
+        values = super().undo() or {}
+        if self.values.get("enable") is None and any(self.values.get(k) is not None for k in _BASE):
+            values.pop("enable", None)
+        return values
 
     @property
     def identity(self) -> str:

@@ -36,6 +36,7 @@ def _one_line(value: str | int) -> str | None:
 
 class Sysctl(Resource[SysctlProvider]):
     type_name: ClassVar[str] = "sysctl"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),

@@ -54,6 +54,7 @@ def _crypt_hash(value: Any) -> str | None:
 
 class User(Account[UserProvider]):
     type_name: ClassVar[str] = "user"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),

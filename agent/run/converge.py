@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.catalog.compile import Compiler
+from agent.catalog.graph import Catalog
 from agent.errors import TendError
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
@@ -24,6 +25,7 @@ from agent.run.request import ConvergeRequest
 from agent.run.stop import Interrupted, StopFlag
 from agent.runner.apply import Runner
 from agent.runner.checks import run_checks
+from agent.runner.dropped import Dropped
 from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
@@ -156,6 +158,7 @@ class _Converge:
         )  # fmt: skip
         clock = datetime.now(UTC)
         runner.run(report)
+        self._dropped(catalog, state, runner, report)
         if not request.noop:
             state.save_ledger(report.run_id, (result.id for result in report.resources))
         report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
@@ -169,6 +172,24 @@ class _Converge:
         """A resource's result, redacted before anything shows it."""
         self.redactor.result(result)
         self.notify.result(result)
+
+    def _dropped(self, catalog: Catalog, state: RunState, runner: Runner, report: Report) -> None:
+        """After the catalog, what the last full apply had and this catalog has not (DESIGN §8.1): only a
+        full apply records or undoes (noop and plan report); a run with --tags, or one interrupted, leaves it
+        all alone."""
+        request = self.request
+        if request.tags or report.interrupted:
+            return
+        source = self.settings.source.get("git") if request.bundle is not None else None
+        applied_for = {
+            "repo": f"git {source}" if source else str(request.repo.resolve()),
+            "host": request.host,
+            "root": str((request.root or Path("/")).resolve()),
+        }
+        Dropped(catalog, state, runner, applied_for=applied_for, warn=self.notify.warning,
+                on_result=self._result).run(report)  # fmt: skip
+        if not request.noop:
+            runner.save_state()
 
     def _state(self, report: Report) -> RunState:
         """The state of earlier runs. A damaged one is set aside and said; drift is then judged from the

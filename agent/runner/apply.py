@@ -76,6 +76,7 @@ class Runner:
                 report.interrupted = True
             else:
                 result = self._one(resource, depends.get(rid, []), targets.get(rid, []))
+            result.instance = resource.instance
             self.results[rid] = result
             report.resources.append(result)
             self.on_result(result)
@@ -84,9 +85,9 @@ class Runner:
                 report.resources.append(purged)
                 self.on_result(purged)
         if not self.noop:
-            self._save_state()
+            self.save_state()
 
-    def _save_state(self) -> None:
+    def save_state(self) -> None:
         """The renames before the state that records them: a crash never leaves a record of a lost change."""
         self.system.sync()
         self.state.save()
@@ -160,7 +161,7 @@ class Runner:
         if changes:
             self.state.owe(targets, rid)
             if targets:
-                self._save_state()
+                self.save_state()
             try:
                 resource.fix(self.system, provider, changes)
             except BaseException:
@@ -184,6 +185,8 @@ class Runner:
     def _purge(self, resource: Resource[Any], path: str) -> ResourceResult:
         """A stray of a purged directory, reported as the `file:<path>` it is: would-purge in noop, else removed."""
         result = ResourceResult(f"file:{path}", Status.WOULD_PURGE if self.noop else Status.REMOVED)
+        found = self.system.read_state(self.system.resolve(path))
+        result.changes = [{"property": "ensure", "from": str(found.kind) if found else "present", "to": "absent"}]
         if self.noop:
             return result
         started = time.perf_counter()
@@ -195,6 +198,27 @@ class Runner:
             result.status, result.error = Status.FAILED, str(error.strerror or error)
         finally:
             self.system.changed()
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def undo(self, resource: Resource[Any]) -> ResourceResult:
+        """Undo a dropped resource, `resource` being the one that undoes it (agent/runner/dropped.py):
+        `removed` (with its changes, none when nothing was left to remove), or `would-remove` in noop."""
+        started = time.perf_counter()
+        result = ResourceResult(resource.id, Status.WOULD_REMOVE if self.noop else Status.REMOVED)
+        try:
+            provider = self.providers.get(resource.type_name, resource.values)
+            changes = resource.changes(resource.desired(), resource.current(self.system, provider))
+            result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
+            if changes and not self.noop:
+                try:
+                    resource.fix(self.system, provider, changes)
+                finally:
+                    self.system.changed()
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
 

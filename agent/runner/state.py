@@ -1,5 +1,7 @@
 """state.json: each resource's desired-state digest and last result (drift), refreshes still owed, and the
-resources that held a secret when last recorded (their old content stays redacted in diffs and reports).
+resources that held a secret when last recorded (their old content stays redacted in diffs and reports),
+and the catalog of the last full apply (what undoing each resource needs) with the repository and host it
+was for.
 
 The file carries a format version. Loading upgrades an older file through `MIGRATIONS` in order, so an
 upgraded host never takes its old state for damage. A file that cannot be read as a state of a known
@@ -24,7 +26,7 @@ from typing import Any
 from agent.errors import HostError
 from agent.system import files
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 LEDGER = "state.desired.json"
 LEDGER_VERSION = 1
 IN_SYNC = ("unchanged", "changed")
@@ -42,8 +44,13 @@ def _from_1(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 2, "held_secret": sorted(resources) if isinstance(resources, dict) else []}
 
 
+def _from_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 records the last full apply's catalog: none yet, so nothing counts as dropped until one ran."""
+    return {**data, "version": 3, "catalog": {}, "applied_for": None}
+
+
 # MIGRATIONS[n] turns a state of version n into one of version n + 1; every entry has its test.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0, 1: _from_1}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0, 1: _from_1, 2: _from_2}
 
 
 class Damaged(ValueError):
@@ -72,6 +79,10 @@ class RunState:
         self.resources: dict[str, dict[str, Any]] = {}
         self.owed: dict[str, list[str]] = {}
         self.held: set[str] = set()  # resources whose recorded state held a secret
+        # rid -> {type, title, undo, on_drop, requires}: each resource of the last full apply (and each dropped
+        # one still kept), with the attributes that undo it; `applied_for` names that apply's repository and host.
+        self.catalog: dict[str, dict[str, Any]] = {}
+        self.applied_for: dict[str, str] | None = None
         self.damaged: StateDamage | None = None
         self.read_only = False
         self._key: bytes | None = None
@@ -94,6 +105,8 @@ class RunState:
         state.resources = data["resources"]
         state.owed = data["owed_refresh"]
         state.held = set(data["held_secret"])
+        state.catalog = data["catalog"]
+        state.applied_for = data["applied_for"]
         return state
 
     def digest(self, desired: dict[str, Any]) -> str:
@@ -139,11 +152,22 @@ class RunState:
     def settle(self, target: str) -> None:
         self.owed.pop(target, None)
 
+    def forget(self, rid: str) -> None:
+        """A resource no longer declared: its drift record goes (it is managed afresh if it comes back)."""
+        self.resources.pop(rid, None)
+
+    def record_catalog(self, catalog: dict[str, dict[str, Any]], applied_for: dict[str, str]) -> None:
+        self.catalog, self.applied_for = catalog, applied_for
+
     def save(self) -> None:
         data = {
-            "version": STATE_VERSION, "resources": self.resources, "owed_refresh": self.owed,
+            "version": STATE_VERSION,
+            "resources": self.resources,
+            "owed_refresh": self.owed,
             "held_secret": sorted(self.held),
-        }  # fmt: skip
+            "catalog": self.catalog,
+            "applied_for": self.applied_for,
+        }
         self._write(self.path, data)
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
@@ -201,11 +225,29 @@ def upgrade(data: Any) -> dict[str, Any]:
     held = data.get("held_secret", [])
     if not isinstance(held, list) or not _strings(held):
         raise Damaged("'held_secret' is not a list of resource ids")
-    return {"version": version, "resources": resources, "owed_refresh": owed, "held_secret": held}
+    catalog, applied_for = data.get("catalog"), data.get("applied_for")
+    if not isinstance(catalog, dict) or not all(_managed(r) for r in catalog.values()):
+        raise Damaged("'catalog' is not a map of managed resources")
+    if applied_for is not None and not (isinstance(applied_for, dict) and _strings(applied_for.values())):
+        raise Damaged("'applied_for' is not a repository and host")
+    return {"version": version, "resources": resources, "owed_refresh": owed, "held_secret": held,
+            "catalog": catalog, "applied_for": applied_for}  # fmt: skip
 
 
 def _record(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("desired"), str) and isinstance(value.get("status"), str)
+
+
+def _managed(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("title"), str)
+        and isinstance(value.get("undo"), dict | None)
+        and value.get("on_drop") in (None, "keep", "remove")
+        and isinstance(value.get("requires"), list)
+        and _strings(value["requires"])
+    )
 
 
 def _strings(values: Iterable[Any]) -> bool:

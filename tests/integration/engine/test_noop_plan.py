@@ -51,6 +51,7 @@ def test_noop_and_plan_change_nothing(host_site: Site, tmp_path: Path) -> None:
         f"file:{managed}/gone.conf": "would-change",
         f"file:{managed}/mode.conf": "would-change",
         "exec:reload": "would-refresh",
+        f"file:{managed}/new-one.conf": "dropped",  # no longer declared: reported, kept (DESIGN §2)
     }
     assert noop.result(f"file:{managed}/mode.conf")["changes"] == [{"property": "mode", "from": "0644", "to": "0600"}]
     assert noop.result(f"file:{managed}/gone.conf")["changes"] == [

@@ -80,3 +80,23 @@ def test_a_secret_refuses_a_file_others_can_read_unless_mode_is_given() -> None:
     given.tainted, given.sensitive = frozenset({"text"}), True
     assert converge(given, system, buffer(system)) == [("ensure", "absent", "present")]
     assert system.text("/etc/p") == "a\nhunter2\n" and system.modes[system.resolve("/etc/p")] == 0o600
+
+
+def test_dropped_edits_record_what_finds_them_and_never_a_secret_value() -> None:
+    assert declare(Block, "proxy", path="/etc/profile", content="export a=1\n").undo() == {
+        "path": "/etc/profile", "marker": "# {mark} tend: proxy", "ensure": "absent",
+    }  # fmt: skip
+    assert declare(Ini, "storage", path="/etc/j.conf", section="Journal", setting="Storage", value="x").undo() == {
+        "path": "/etc/j.conf", "section": "Journal", "setting": "Storage", "separator": " = ", "ensure": "absent",
+    }  # fmt: skip
+    assert declare(Line, "UMASK 027", path="/etc/login.defs").undo() == {
+        "path": "/etc/login.defs", "text": "UMASK 027", "ensure": "absent",
+    }  # fmt: skip
+    matched = declare(Line, "umask", path="/etc/login.defs", text="UMASK 027", match="^UMASK")
+    assert matched.undo() == {"path": "/etc/login.defs", "match": "^UMASK", "ensure": "absent"}
+    secret = declare(Line, "db password", path="/etc/app.conf", text="password = s3cret")
+    secret.tainted = frozenset({"text"})
+    assert secret.undo() is None  # nothing finds it without keeping the secret
+    secret_matched = declare(Line, "db", path="/etc/app.conf", text="password = s3cret", match="^password =")
+    secret_matched.tainted = frozenset({"text"})
+    assert secret_matched.undo() == {"path": "/etc/app.conf", "match": "^password =", "ensure": "absent"}

@@ -16,6 +16,11 @@ RESOURCES = {
     "exec:restart": {"desired": "e" * 64, "status": "unchanged", "at": "2026-12-01T00:00:00.000Z"},
 }
 OWED = {"exec:restart": ["file:/etc/a"]}
+NO_CATALOG = {"catalog": {}, "applied_for": None}
+CATALOG = {
+    "file:/etc/a": {"type": "file", "title": "/etc/a", "undo": {"ensure": "absent"}, "on_drop": None, "requires": []},
+    "exec:restart": {"type": "exec", "title": "restart", "undo": None, "on_drop": "keep", "requires": ["file:/etc/a"]},
+}
 
 
 def test_every_version_before_the_current_one_has_a_migration() -> None:
@@ -25,7 +30,7 @@ def test_every_version_before_the_current_one_has_a_migration() -> None:
         assert migrate(before)["version"] == version + 1
 
 
-def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
+def test_a_version_0_file_is_migrated_to_the_current_version(tmp_path: Path) -> None:
     """Version 0: the layout without a version field."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"resources": RESOURCES, "owed_refresh": OWED}))
@@ -35,7 +40,7 @@ def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
     assert path.is_file() and not list(tmp_path.glob("*.damaged-*"))
     state.save()
     assert json.loads(path.read_text()) == {
-        "version": 2, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": sorted(RESOURCES),
+        "version": 3, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": sorted(RESOURCES), **NO_CATALOG,
     }  # fmt: skip
 
 
@@ -51,7 +56,34 @@ def test_a_version_1_file_is_migrated_with_every_resource_taken_to_have_held_a_s
     state.save()
     again = RunState.load(path)
     assert not again.held_secret("file:/etc/a") and again.held_secret("exec:restart")
-    assert json.loads(path.read_text())["version"] == 2
+    assert json.loads(path.read_text())["version"] == 3
+
+
+def test_a_version_2_file_gains_an_empty_catalog(tmp_path: Path) -> None:
+    """Version 2 had no recorded catalog: nothing is dropped until a full apply records one."""
+    path = tmp_path / "state.json"
+    version_2 = {"version": 2, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": ["file:/etc/a"]}
+    path.write_text(json.dumps(version_2, sort_keys=True))
+    state = RunState.load(path)
+    assert state.damaged is None and (state.catalog, state.applied_for) == ({}, None)
+    assert state.held_secret("file:/etc/a") and not state.held_secret("exec:restart")
+    state.save()
+    assert json.loads(path.read_text()) == {**version_2, "version": 3, **NO_CATALOG}
+
+
+def test_a_file_as_this_tend_wrote_it_loads_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    applied_for = {"repo": "/srv/site", "host": "web1", "root": "/"}
+    written = json.dumps(
+        {"version": 3, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": ["file:/etc/a"],
+         "catalog": CATALOG, "applied_for": applied_for},
+        sort_keys=True,
+    )  # fmt: skip
+    path.write_text(written)
+    state = RunState.load(path)
+    assert state.damaged is None and (state.catalog, state.applied_for) == (CATALOG, applied_for)
+    state.save()
+    assert json.loads(path.read_text()) == json.loads(written)
 
 
 def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp_path: Path) -> None:
@@ -75,8 +107,10 @@ def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp
         (b"[1, 2]", "a JSON list where a state object belongs"),
         (b'{"version": 1, "resources": {"file:/a": "x"}}', "'resources' is not a map of resource records"),
         (b'{"version": 1, "owed_refresh": {"exec:x": "file:/a"}}', "'owed_refresh' is not a map of resource lists"),
-        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (2)"),
-        (b'{"version": 2, "held_secret": "file:/a"}', "'held_secret' is not a list of resource ids"),
+        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (3)"),
+        (b'{"version": 3, "held_secret": "file:/a"}', "'held_secret' is not a list of resource ids"),
+        (b'{"version": 3, "catalog": {"file:/a": {"type": "file"}}}', "'catalog' is not a map of managed resources"),
+        (b'{"version": 3, "catalog": {}, "applied_for": [1]}', "'applied_for' is not a repository and host"),
         (b'{"version": "1"}', "the format version '1' is not a version number"),
         (b'{"version": true}', "the format version True is not a version number"),
     ],
@@ -89,6 +123,8 @@ def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp
         "owed",
         "future",
         "held",
+        "catalog",
+        "applied-for",
         "string-version",
         "bool-version",
     ],
