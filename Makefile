@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # for the fleet evidence test), and what `make deb` and its test need (dpkg-buildpackage with debhelper,
 # dh-python and bash-completion's dh addon; lintian).
 DEMO_PACKAGES := gnupg git
-DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium \
+DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg python3-schedule apt-utils passwd chromium \
 	prometheus prometheus-node-exporter
 DEB_BUILD_PACKAGES := build-essential debhelper dh-python bash-completion lintian
 DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES)

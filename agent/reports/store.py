@@ -1,4 +1,8 @@
-"""Reports on disk: reports/<run-id>.json and last_run.json under the state directory, oldest pruned."""
+"""Reports on disk: reports/<run-id>.json and last_run.json under the state directory, oldest pruned.
+
+last_run.json is the last full apply's (§8.1: fleet evidence reads it): noop, `--tags` and watch reports
+are stored beside it as <run-id>.json, never over it.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +34,14 @@ class ReportStore:
         files.write_atomic(self.directory / SEQUENCE, f"{last + 1}\n".encode(), mode=0o600)
         return new_run_id(now, last + 1)
 
-    def save(self, report: dict[str, Any]) -> Path:
+    def save(self, report: dict[str, Any], *, full: bool = True) -> Path:
+        """Store `report`; a `full` apply's is also last_run.json."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = json.dumps(report).encode() + b"\n"  # compact: the C encoder, and `tend report` shows it
         path = self.directory / f"{report['run_id']}.json"
         files.write_atomic(path, data, mode=0o600)
-        files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
+        if full and report.get("mode") == "apply":
+            files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
         self._prune()
         return path
 

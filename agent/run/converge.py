@@ -107,7 +107,7 @@ class _Converge:
         self.redactor.report(report)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
-        self.reports.save(report.to_json(request.detailed_exitcodes))
+        self.reports.save(report.to_json(request.detailed_exitcodes), full=not request.tags)
         if not request.noop:
             self._log_run(report)
         if self.settings.metrics_file is not None and not request.noop:

@@ -21,6 +21,7 @@ from agent.run.converge import Converged, converge
 from agent.run.lock import locked
 from agent.run.notify import SILENT, Notifier
 from agent.run.request import ConvergeRequest, CycleRequest, RollbackRequest, gather_run_facts
+from agent.run.windows import outside_windows, say_pending
 from agent.settings import AgentSettings
 
 
@@ -69,6 +70,8 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
         return CycleOutcome(1)
     record = store.record(commit)
     new_bundle = record is None or record.good is None  # it has never converged cleanly here
+    if outside_windows(settings, request.at, notify):
+        return _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify)
     first = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify)
     reports = [first.report]
     code = first.exit_code(request.detailed_exitcodes)
@@ -79,6 +82,16 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
     elif first.report.exit_code() == 0:
         store.mark_good(commit)
     return CycleOutcome(1 if pull_failed and code == 0 else code, first.signal, tuple(reports))
+
+
+def _noop_outside_windows(
+    settings: AgentSettings, store: BundleStore, commit: str, detailed: bool, notify: Notifier
+) -> CycleOutcome:
+    """Outside the run windows: a noop converge of the current bundle, reporting what is pending; no checks,
+    no verdict on the bundle."""
+    done = _converge_bundle(settings, store, commit, detailed, notify, noop=True)
+    say_pending(done.report, notify)
+    return CycleOutcome(done.exit_code(detailed), done.signal, (done.report,))
 
 
 def _bundle_to_apply(store: BundleStore, notify: Notifier) -> str | None:
@@ -159,6 +172,7 @@ def _converge_bundle(
     notify: Notifier,
     *,
     refused: Mapping[str, str] | None = None,
+    noop: bool = False,
 ) -> Converged:
     """A full converge of a deployed bundle as this host (the caller holds the run lock)."""
     record = store.record(commit)
@@ -171,6 +185,7 @@ def _converge_bundle(
         repo,
         host=str(facts.get("hostname", "")),
         facts=facts,
+        noop=noop,
         detailed_exitcodes=detailed,
         bundle=bundle,
         bundle_time=datetime.fromisoformat(record.pulled) if record else None,

@@ -36,10 +36,14 @@ class ConvergeRequest:
 
 @dataclass(frozen=True, slots=True)
 class CycleRequest:
-    """The timer's run (`tend run`, each run of the daemon): pull, then converge the current bundle."""
+    """The timer's run (`tend run`, each run of the daemon): pull, then converge the current bundle.
+
+    `at`: the host-local time the run windows are judged at (None: now; the daemon gives its clock's).
+    """
 
     detailed_exitcodes: bool = False
     wait: bool = False
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,8 +76,9 @@ def test_noop_and_plan_change_nothing(host_site: Site, tmp_path: Path) -> None:
     assert snapshot(site, managed) == before
     assert (managed / "reload.log").read_text() == "ran\n"
 
-    # The reports of the noop runs are saved like any other.
-    assert site.last_report()["run_id"] == plan_json.report["run_id"]
+    # The reports of the noop runs are saved beside last_run.json, never over it (DESIGN §8.1).
+    assert baseline.report is not None and site.last_report()["run_id"] == baseline.report["run_id"]
+    assert (site.state / "reports" / f"{plan_json.report['run_id']}.json").is_file()
 
 
 def test_plan_in_a_root_shows_a_unified_diff(site: Site) -> None:
