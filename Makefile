@@ -30,8 +30,12 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: deps venv lint
-	$(BIN)/pytest -q -n 2
+# Each layer's time is printed: installs, lint, then (pytest's own summary) each test layer.
+test:
+	@scripts/timed "Debian packages" $(MAKE) -s deps
+	@scripts/timed "venv" $(MAKE) -s venv
+	@scripts/timed "lint (ruff, mypy)" $(MAKE) -s lint
+	@scripts/timed "tests" $(BIN)/pytest -q -n 2
 
 demo: venv
 	@scripts/ensure-packages $(DEMO_PACKAGES)
