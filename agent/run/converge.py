@@ -110,7 +110,7 @@ class _Converge:
         self.reports.save(report.to_json(request.detailed_exitcodes), full=not request.tags)
         if not request.noop:
             self._log_run(report)
-        if self.settings.metrics_file is not None and not request.noop:
+        if self.settings.metrics_file is not None and not request.noop and not request.tags:  # full applies (§8.1)
             write_metrics(self.settings.metrics_file, report, bundle_time=request.bundle_time)
         return report
 

@@ -8,7 +8,7 @@ converged again; a bundle that converged cleanly is marked good.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,8 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
     record = store.record(commit)
     new_bundle = record is None or record.good is None  # it has never converged cleanly here
     if outside_windows(settings, request.at, notify):
-        return _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify)
+        pending = _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify)
+        return replace(pending, exit_code=1) if pull_failed and pending.exit_code == 0 else pending
     first = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify)
     reports = [first.report]
     code = first.exit_code(request.detailed_exitcodes)

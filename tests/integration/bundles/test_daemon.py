@@ -107,6 +107,18 @@ def test_tend_run_outside_the_windows_is_noop_lists_what_is_pending_and_keeps_la
     assert (site.agent.state / "reports" / f"{report['run_id']}.json").is_file()
 
 
+def test_a_failed_pull_outside_the_windows_still_exits_1(site: Site) -> None:
+    ops = site.keys.ops
+    site.origin.commit("A", ops, control_repo(site.out, "A\n", admins=(ops,)))
+    config = site.agent.config
+    trusted = config.read_text()
+    assert site.agent.json("run")[0] == 0 and (site.out / "app.conf").read_text() == "A\n"
+    config.write_text(trusted.replace(f"git: {site.origin.path}", "git: /nonexistent/origin") + _closed_window())
+    code, report, stderr = site.agent.json("run")
+    assert code == 1, stderr
+    assert "pull: " in stderr and report["mode"] == "noop"
+
+
 def test_the_daemon_is_noop_outside_its_windows_and_sighup_reloads_them(site: Site) -> None:
     ops, conf = site.keys.ops, site.out / "app.conf"
     site.origin.commit("A", ops, control_repo(site.out, "A\n", admins=(ops,)))

@@ -46,3 +46,19 @@ def test_metrics_textfile(site: Site, tmp_path: Path) -> None:
     site.apply("--config", str(config))
     assert re.search(r'^tend_resources\{status="drifted"\} 1$', metrics.read_text(), re.M)
     assert metrics.stat().st_mode & 0o777 == 0o644
+
+
+def test_only_a_full_apply_writes_the_metrics(site: Site, tmp_path: Path) -> None:
+    """DESIGN §8.1: a --tags apply or a noop run says nothing of the whole catalog, so the evidence stays."""
+    site.write(CLASSES)
+    metrics = tmp_path / "tend.prom"
+    config = tmp_path / "agent.yaml"
+    config.write_text(f"metrics_file: {metrics}\n")
+    assert site.apply("--config", str(config)).returncode == 2
+    full = metrics.read_bytes()
+    site.path("/etc/db.conf").write_text("edited\n")
+    assert site.apply("--config", str(config), "--tags", "web").returncode == 0
+    site.apply("--config", str(config), "--noop")
+    assert metrics.read_bytes() == full
+    assert site.apply("--config", str(config)).returncode == 2
+    assert metrics.read_bytes() != full
