@@ -247,3 +247,32 @@ def test_users_with_home_keys_password_and_group_members(container: Container) -
     assert keys.stdout.split("\n")[:2] == ["700 tendtest-bob", "600 tendtest-bob"]
     assert container.run("getent", "group", "tendtest-team").stdout.strip().endswith(":tendtest-bob")
     assert container.tend("people")[0] == 0
+
+
+def test_a_dropped_service_is_stopped_and_disabled_by_systemd(container: Container) -> None:
+    """DESIGN §2 dropped resources: with `service` in tend::remove_dropped, a service no longer declared is
+    stopped and disabled through systemd (its unit file, still declared, stays)."""
+    unit_file = "  - file: /etc/systemd/system/tendtest-drop.service\n    content: UNIT\n".replace(
+        "UNIT", unit("/usr/bin/python3 -c 'import time; time.sleep(3600)'")
+    )
+    service = "  - service: tendtest-drop\n    ensure: running\n    enable: true\n"
+    write_site(container, "drop", "resources:\n" + unit_file + service)
+    code, report, stderr = container.tend("drop")
+    assert code == 2 and statuses(report)["service:tendtest-drop"] == "changed", (report, stderr)
+    assert container.run("systemctl", "is-active", "tendtest-drop").stdout.strip() == "active"
+
+    write_site(container, "drop", "resources:\n" + unit_file)
+    code, report, stderr = container.tend("drop")
+    assert code == 0 and statuses(report)["service:tendtest-drop"] == "dropped", (report, stderr)
+    assert container.run("systemctl", "is-active", "tendtest-drop").stdout.strip() == "active"  # kept
+
+    (container.shared / "drop/data/c.yaml").write_text("classes: [site]\ntend::remove_dropped: [service]\n")
+    code, report, stderr = container.tend("drop")
+    assert code == 2, (report, stderr)
+    removed = next(r for r in report["resources"] if r["id"] == "service:tendtest-drop")
+    assert removed["status"] == "removed"
+    assert {c["property"] for c in removed["changes"]} == {"ensure", "enable"}
+    assert container.run("systemctl", "is-active", "tendtest-drop").stdout.strip() == "inactive"
+    assert container.run("systemctl", "is-enabled", "tendtest-drop").stdout.strip() == "disabled"
+    code, report, stderr = container.tend("drop")
+    assert code == 0 and "service:tendtest-drop" not in statuses(report), (report, stderr)
