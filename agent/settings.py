@@ -30,10 +30,13 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "apt": dict,
     "metrics_file": str,
     "windows": list,
+    "watch": bool,
+    "watch_budget": dict,
 }
 _SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list, "bind_branch": bool}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_BUDGET_KEYS = {"instances": int, "watches": int}
 _WINDOW_KEYS = {"days": (str, list), "from": str, "to": str}
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -124,6 +127,8 @@ class AgentSettings:
     metrics_file: Path | None = None
     config_file: Path | None = None
     windows: tuple[Window, ...] = ()
+    watch: bool = False
+    watch_budget: tuple[int | None, int | None] = (None, None)  # inotify instances and watches (agent.yaml)
 
 
 def parse_duration(value: Any, where: Location, name: str) -> int:
@@ -166,6 +171,8 @@ def load_settings(
         metrics_file=_path(raw.get("metrics_file")),
         windows=_windows(document, raw.get("windows")) if document is not None else (),
         config_file=path if path.exists() else None,
+        watch=raw.get("watch", False),
+        watch_budget=_watch_budget(document, raw.get("watch_budget")) if document is not None else (None, None),
     )
 
 
@@ -178,7 +185,7 @@ def _validated(document: Document) -> dict[str, Any]:
         raise document.fail("must be a hash of settings")
     check_keys(document, raw, allowed=_KEYS)
     for key, value in raw.items():
-        if not isinstance(value, _KEYS[key]) or isinstance(value, bool):
+        if not isinstance(value, _KEYS[key]) or (isinstance(value, bool) and _KEYS[key] is not bool):
             raise document.fail(f"'{key}' has the wrong type ({type(value).__name__})", key)
     source = raw.get("source", {})
     check_keys(document, source, ("source",), allowed=_SOURCE_KEYS, prefix="source: ")
@@ -206,6 +213,17 @@ def _windows(document: Document, windows: list[Any] | None) -> tuple[Window, ...
             raise document.fail("windows: 'from' and 'to' are the same time (a whole day is 00:00 to 24:00)", *where)
         parsed.append(Window(_days(document, window["days"], (*where, "days")), start, end))
     return tuple(parsed)
+
+
+def _watch_budget(document: Document, budget: dict[str, Any] | None) -> tuple[int | None, int | None]:
+    """`watch_budget: {instances: 16, watches: 8192}`: at most that many inotify instances and watches."""
+    if budget is None:
+        return None, None
+    check_keys(document, budget, ("watch_budget",), allowed=_BUDGET_KEYS, prefix="watch_budget: ")
+    for key, value in budget.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise document.fail(f"watch_budget: '{key}' must be a whole number of at least 1", "watch_budget", key)
+    return budget.get("instances"), budget.get("watches")
 
 
 def _clock_time(document: Document, value: Any, where: tuple[Any, ...], *, end: bool = False) -> int:

@@ -26,6 +26,7 @@ WORKLOADS: dict[str, str] = {
     "secrets": "bench.workloads.secrets",
     "audit": "bench.workloads.audit",
     "startup": "bench.workloads.startup",
+    "watch": "bench.workloads.watch",
 }
 
 

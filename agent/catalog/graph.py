@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -59,6 +60,18 @@ class Catalog:
             if edge.refresh and edge.target not in targets[edge.source]:
                 targets[edge.source].append(edge.target)
         return targets
+
+    def refreshed_by(self, rids: Iterable[str]) -> frozenset[str]:
+        """`rids` and every resource their changes refresh, transitively (a watch correction's chain)."""
+        targets = self.refresh_targets()
+        found = set(rids)
+        todo = list(found)
+        while todo:
+            for target in targets.get(todo.pop(), []):
+                if target not in found:
+                    found.add(target)
+                    todo.append(target)
+        return frozenset(found)
 
     def sort(self) -> list[str]:
         """Topological order, ties broken by declaration order; a cycle is an error naming it."""

@@ -24,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(run=run_run)
     daemon = commands.add_parser("daemon", help="run on the configured interval and splay, until stopped")
     common.add_agent_options(daemon)
+    daemon.add_argument("--watch", action="store_true", help="also correct managed files changed behind tend's back")
     daemon.set_defaults(run=run_daemon, json=False, detailed_exitcodes=False, wait=True)
     rollback = commands.add_parser("rollback", help="go back to the last good bundle (or --to SHA) and apply it")
     rollback.add_argument("--to", metavar="SHA", help="a commit of the configured source (verified like a pull)")
@@ -57,7 +58,7 @@ def run_run(args: argparse.Namespace) -> int:
 def run_daemon(args: argparse.Namespace) -> int:
     from agent.daemon.loop import serve_cycles
 
-    return serve_cycles(lambda: common.settings_of(args), common.run_notifier(json_output=False))
+    return serve_cycles(lambda: common.settings_of(args), common.run_notifier(json_output=False), watch=args.watch)
 
 
 def run_rollback(args: argparse.Namespace) -> int:

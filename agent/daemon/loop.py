@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from agent.run.notify import Notifier
 from agent.settings import AgentSettings
 
 if TYPE_CHECKING:
     from agent.daemon.cadence import Cadence, Clocks
+    from agent.daemon.watch import Watch
+    from agent.reports.model import ResourceResult
 
 FIRST_RETRY_S = 30
 
@@ -27,6 +30,15 @@ def delay_bounds(failures: int, interval: int, splay: int) -> tuple[int, int]:
     # The exponent is capped: 2 ** 1024 as a float overflows, and 30 s times 2 ** 32 is past any interval anyway.
     backoff = min(interval, FIRST_RETRY_S * 2 ** min(failures - 1, 32))
     return backoff, backoff + min(splay, backoff // 2)
+
+
+class Corrections(Protocol):
+    """What the daemon does between timed runs (agent/daemon/watch.py): corrections of drift as it happens."""
+
+    def poll(self) -> int: ...  # a correction when one is due; the signal that interrupted it (0: none)
+    def due_in(self) -> float: ...  # seconds until one may be due
+    def sleep(self, seconds: float) -> None: ...  # cut short when one may be due
+    def stop(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +59,16 @@ class Daemon:
         clocks: Clocks | None = None,
         sleep: Callable[[float], None] = time.sleep,
         log: Callable[[str], None] = lambda text: None,
+        corrections: Corrections | None = None,
     ):
+        """`corrections`: watch's, polled between timed runs; its `sleep` is then the daemon's."""
         from agent.daemon.cadence import Cadence, Clocks
 
         self.run_once = run_once
         self.timing = timing
         self.clocks = clocks or Clocks()
-        self.sleep = sleep
+        self.corrections = corrections
+        self.sleep = corrections.sleep if corrections is not None else sleep
         self.log = log
         self.stopping = False
         self.reload = False
@@ -88,6 +103,11 @@ class Daemon:
             if stepped:
                 self.log(f"the wall clock stepped {stepped:+.0f} s: the next run keeps its time")
             wait = self.cadence.idle_seconds()
+            if self.corrections is not None:
+                if self.corrections.poll():
+                    self.stopping = True
+                    break
+                wait = min(wait, max(self.corrections.due_in(), 0.01))
             if wait > 0:
                 self.sleep(min(wait, 1.0))
                 continue
@@ -130,12 +150,17 @@ class Daemon:
         self.log(f"run exited {outcome.exit_code}; next in {self.cadence.idle_seconds():.0f} s")
 
 
-def serve_cycles(load_settings: Callable[[], AgentSettings], notify: Notifier) -> int:
+def serve_cycles(load_settings: Callable[[], AgentSettings], notify: Notifier, *, watch: bool = False) -> int:
     """`tend daemon`: the timer's cycle on the configured interval and splay until stopped; the settings
-    are read again for every run, and an error is said and retried after a back-off."""
+    are read again for every run, and an error is said and retried after a back-off. With `watch` (or
+    agent.yaml's `watch: true`), managed paths changed behind tend's back are corrected between runs."""
     from agent.errors import TendError
     from agent.run.cycle import run_cycle
     from agent.run.request import CycleRequest
+
+    corrections = _corrections(load_settings, notify) if watch or load_settings().watch else None
+    if corrections is not None:
+        notify = dataclasses.replace(notify, compiled=corrections.compiled, result=_both(corrections, notify))
 
     def once(at: datetime) -> Outcome:
         try:
@@ -149,6 +174,44 @@ def serve_cycles(load_settings: Callable[[], AgentSettings], notify: Notifier) -
         settings = load_settings()
         return settings.interval_s, settings.splay_s
 
-    daemon = Daemon(once, timing, log=notify.note)
+    daemon = Daemon(once, timing, log=notify.note, corrections=corrections)
     daemon.install_signals()
-    return daemon.serve()
+    try:
+        return daemon.serve()
+    finally:
+        if corrections is not None:
+            corrections.stop()
+
+
+def _corrections(load_settings: Callable[[], AgentSettings], notify: Notifier) -> Watch:
+    """Watch's corrections: each a converge of the current bundle for the resources changed (noop outside
+    the run windows), its report of mode `watch`; an error is said and the daemon goes on."""
+    from agent.daemon.watch import Watch
+    from agent.daemon.watching import Budget, budget_of
+    from agent.errors import TendError
+    from agent.run.cycle import run_correction
+    from agent.system.watcher import inotify_limits
+
+    instances, watches = load_settings().watch_budget
+    budget = budget_of(Budget(*inotify_limits()), instances, watches)
+
+    def correct(rids: frozenset[str], at: datetime) -> int:
+        try:
+            return run_correction(load_settings(), rids, at, watched).signal
+        except TendError as error:
+            notify.note(f"watch: {error}")
+            return 0
+
+    watch = Watch(correct, budget, warn=notify.warning, note=notify.note)
+    watched = dataclasses.replace(notify, compiled=watch.compiled, result=_both(watch, notify))
+    return watch
+
+
+def _both(watch: Watch, notify: Notifier) -> Callable[[ResourceResult], None]:
+    """The notifier's result callback, after watch has taken the path's signature as tend left it."""
+
+    def result(done: ResourceResult) -> None:
+        watch.settle(done)
+        notify.result(done)
+
+    return result

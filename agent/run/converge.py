@@ -93,9 +93,8 @@ class _Converge:
         request = self.request
         started = datetime.now(UTC)
         bundle = dict(request.bundle) if request.bundle is not None else None
-        report = Report(
-            self.reports.next_run_id(started), request.host, started, "noop" if request.noop else "apply", bundle
-        )
+        mode = "watch" if request.only is not None else "noop" if request.noop else "apply"
+        report = Report(self.reports.next_run_id(started), request.host, started, mode, bundle)
         try:
             self._converge(report, stop)
         except TendError as error:
@@ -107,10 +106,11 @@ class _Converge:
         self.redactor.report(report)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
-        self.reports.save(report.to_json(request.detailed_exitcodes), full=not request.tags)
+        partial = bool(request.tags) or request.only is not None
+        self.reports.save(report.to_json(request.detailed_exitcodes), full=not partial)
         if not request.noop:
             self._log_run(report)
-        if self.settings.metrics_file is not None and not request.noop and not request.tags:  # full applies (§8.1)
+        if self.settings.metrics_file is not None and not request.noop and not partial:  # full applies (§8.1)
             write_metrics(self.settings.metrics_file, report, bundle_time=request.bundle_time)
         return report
 
@@ -133,6 +133,7 @@ class _Converge:
             keyring.release()
             self.redactor = Redactor(compiler.plaintexts, self.notify.warning)
         self._log_reads(report)
+        self.notify.compiled(catalog)
         for warning in catalog.warnings:
             self.notify.warning(self.redactor.text(warning))
         report.timings["compile_s"] = (datetime.now(UTC) - clock).total_seconds()
@@ -155,15 +156,17 @@ class _Converge:
             catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,
             on_result=self._result, diffs=request.diffs,
             providers=Providers(system, options, note=self.notify.warning),
+            only=None if request.only is None else catalog.refreshed_by(request.only & set(catalog.resources)),
         )  # fmt: skip
         clock = datetime.now(UTC)
         runner.run(report)
         self._dropped(catalog, state, runner, report)
-        if not request.noop:
+        if not request.noop and request.only is None:
             state.save_ledger(report.run_id, (result.id for result in report.resources))
         report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
         # Checks probe the live host, so a converge into another root (an image) has none to run.
-        if not request.noop and root.is_host and report.status is RunStatus.CHANGED and catalog.checks:
+        full = not request.noop and request.only is None
+        if full and root.is_host and report.status is RunStatus.CHANGED and catalog.checks:
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
@@ -178,7 +181,7 @@ class _Converge:
         full apply records or undoes (noop and plan report); a run with --tags, or one interrupted, leaves it
         all alone."""
         request = self.request
-        if request.tags or report.interrupted:
+        if request.tags or request.only is not None or report.interrupted:
             return
         source = self.settings.source.get("git") if request.bundle is not None else None
         applied_for = {

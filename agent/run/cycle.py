@@ -85,6 +85,26 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
     return CycleOutcome(1 if pull_failed and code == 0 else code, first.signal, tuple(reports))
 
 
+def run_correction(
+    settings: AgentSettings, only: frozenset[str], at: datetime | None, notify: Notifier = SILENT
+) -> CycleOutcome:
+    """A watch correction: the current bundle converged again for the resources `only` (and what their
+    changes refresh), without a pull, under the run lock; noop outside the run windows. Its report (mode
+    `watch`) is stored beside last_run.json, never over it (§8.1)."""
+    return locked(settings, True, lambda: _correction(settings, only, at, notify))
+
+
+def _correction(settings: AgentSettings, only: frozenset[str], at: datetime | None, notify: Notifier) -> CycleOutcome:
+    store = BundleStore(settings.state.bundles)
+    commit = store.current_commit()
+    if commit is None or not store.intact(commit):
+        notify.note("no intact current bundle to correct from: the next timed run restores it")
+        return CycleOutcome(1)
+    noop = outside_windows(settings, at, notify)
+    done = _converge_bundle(settings, store, commit, False, notify, noop=noop, only=only)
+    return CycleOutcome(done.exit_code(), done.signal, (done.report,))
+
+
 def _noop_outside_windows(
     settings: AgentSettings, store: BundleStore, commit: str, detailed: bool, notify: Notifier
 ) -> CycleOutcome:
@@ -174,6 +194,7 @@ def _converge_bundle(
     *,
     refused: Mapping[str, str] | None = None,
     noop: bool = False,
+    only: frozenset[str] | None = None,
 ) -> Converged:
     """A full converge of a deployed bundle as this host (the caller holds the run lock)."""
     record = store.record(commit)
@@ -190,5 +211,6 @@ def _converge_bundle(
         detailed_exitcodes=detailed,
         bundle=bundle,
         bundle_time=datetime.fromisoformat(record.pulled) if record else None,
+        only=only,
     )
     return converge(settings, request, notify, lock_held=True)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from agent.reports.model import Report, ResourceResult
+
+if TYPE_CHECKING:
+    from agent.catalog.graph import Catalog
 
 
 def _ignore(_: object) -> None:
@@ -20,6 +24,7 @@ class Notifier:
     note: Callable[[str], None] = _ignore  # what the run did (deployed, rolled back) or why it stopped
     result: Callable[[ResourceResult], None] = _ignore  # a resource was applied (or skipped)
     converged: Callable[[Report], None] = _ignore  # a converge ended; its report is stored
+    compiled: Callable[[Catalog], None] = _ignore  # a converge compiled its catalog (watch reads its paths)
 
 
 SILENT = Notifier()  # for callers that want only the returned values

@@ -42,12 +42,14 @@ class Runner:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         diffs: bool = False,
         providers: Providers | None = None,
+        only: frozenset[str] | None = None,
     ):
         self.catalog = catalog
         self.system = system
         self.state = state
         self.noop = noop
         self.tags = tags
+        self.only = only  # a watch correction's resources; the others are left alone
         self.stop = stop
         self.on_result = on_result
         self.clock = clock
@@ -69,7 +71,7 @@ class Runner:
             self._clean_temps()
         for rid in self.catalog.order:
             resource = self.catalog.resources[rid]
-            if self.tags and not self._tagged(resource):
+            if (self.tags and not self._tagged(resource)) or (self.only is not None and rid not in self.only):
                 continue
             if self.stop():
                 result = ResourceResult(rid, Status.SKIPPED, error="interrupted", sensitive=resource.sensitive)
