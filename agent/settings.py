@@ -124,6 +124,10 @@ class AgentSettings:
     metrics_file: Path | None = None
     config_file: Path | None = None
     windows: tuple[Window, ...] = ()
+    gpg_jobs: int | None = None  # gpg processes decrypting at once (TEND_GPG_JOBS); None: one per CPU
+
+    def decrypt_jobs(self) -> int:
+        return self.gpg_jobs or len(os.sched_getaffinity(0))
 
 
 def parse_duration(value: Any, where: Location, name: str) -> int:
@@ -166,6 +170,7 @@ def load_settings(
         metrics_file=_path(raw.get("metrics_file")),
         windows=_windows(document, raw.get("windows")) if document is not None else (),
         config_file=path if path.exists() else None,
+        gpg_jobs=_jobs(environ.get("TEND_GPG_JOBS")),
     )
 
 
@@ -238,6 +243,14 @@ def _days(document: Document, value: Any, where: tuple[Any, ...]) -> frozenset[i
     if not days:
         raise document.fail("windows: days: no day given (like mon-fri, sat,sun or *)", *where)
     return frozenset(days)
+
+
+def _jobs(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"TEND_GPG_JOBS: {value!r} is not a positive whole number (gpg processes at once)")
+    return int(value)
 
 
 def _path(value: str | None) -> Path | None:
