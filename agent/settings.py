@@ -129,6 +129,10 @@ class AgentSettings:
     windows: tuple[Window, ...] = ()
     watch: bool = False
     watch_budget: tuple[int | None, int | None] = (None, None)  # inotify instances and watches (agent.yaml)
+    gpg_jobs: int | None = None  # gpg processes decrypting at once (TEND_GPG_JOBS); None: one per CPU
+
+    def decrypt_jobs(self) -> int:
+        return self.gpg_jobs or len(os.sched_getaffinity(0))
 
 
 def parse_duration(value: Any, where: Location, name: str) -> int:
@@ -173,6 +177,7 @@ def load_settings(
         config_file=path if path.exists() else None,
         watch=raw.get("watch", False),
         watch_budget=_watch_budget(document, raw.get("watch_budget")) if document is not None else (None, None),
+        gpg_jobs=_jobs(environ.get("TEND_GPG_JOBS")),
     )
 
 
@@ -256,6 +261,14 @@ def _days(document: Document, value: Any, where: tuple[Any, ...]) -> frozenset[i
     if not days:
         raise document.fail("windows: days: no day given (like mon-fri, sat,sun or *)", *where)
     return frozenset(days)
+
+
+def _jobs(value: str | None) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"TEND_GPG_JOBS: {value!r} is not a positive whole number (gpg processes at once)")
+    return int(value)
 
 
 def _path(value: str | None) -> Path | None:

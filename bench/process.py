@@ -179,12 +179,22 @@ def count_execs(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path | None
         trace = [strace, "-f", "-qq", "-e", "trace=execve", "-o", str(log), *argv]
         run_child(trace, env=env, cwd=cwd, expect=None, timeout=300)
         counts: dict[str, int] = {}
+        pending: dict[str, str] = {}  # pid -> program of an execve that strace shows finishing later
         for line in log.read_text(errors="replace").splitlines():
-            if "execve(" not in line or not line.rstrip().endswith("= 0"):
+            pid, _, event = line.partition(" ")
+            event = event.strip()
+            if event.startswith("execve("):
+                program = event.split('"')[1]
+                if event.endswith("<unfinished ...>"):
+                    pending[pid] = program
+                    continue
+            elif event.startswith("<... execve resumed>") and pid in pending:
+                program = pending.pop(pid)
+            else:
                 continue
-            program = line.split("execve(", 1)[1].split('"')[1]
-            name = os.path.basename(program)
-            counts[name] = counts.get(name, 0) + 1
+            if event.endswith("= 0"):
+                name = os.path.basename(program)
+                counts[name] = counts.get(name, 0) + 1
     return counts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -95,6 +96,15 @@ class Compiler:
         self.tolerant = tolerant
         self.plaintexts: set[str] = set()  # what this compiler's reader gave, for the last line of defence
         self.instances = Instances(self.loader, self.renderer, self._declared)
+
+    def sibling(self, secrets: Decryptor) -> Compiler:
+        """A compiler of the same repository with another reader: what was read and parsed is shared, what a
+        compile gathers (plaintexts, define relations) is its own."""
+        other = copy.copy(self)
+        other.secrets = secrets
+        other.plaintexts = set()
+        other.instances = Instances(other.loader, other.renderer, other._declared)
+        return other
 
     def _read(self, value: EncryptedValue) -> Any:
         secret = self.secrets(value)

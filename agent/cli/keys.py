@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -32,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace, settings: AgentSettings) -> int:
+    import socket
+
     from agent.secrets.gpg import GnuPG
 
     name = args.name or socket.gethostname().split(".")[0]

@@ -2,53 +2,45 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
 from agent import __version__
-from agent.cli import apply as apply_command
-from agent.cli import audit as audit_command
-from agent.cli import check as check_command
-from agent.cli import diff as diff_command
-from agent.cli import facts as facts_command
-from agent.cli import fleet as fleet_command
-from agent.cli import keys as keys_command
-from agent.cli import lookup as lookup_command
-from agent.cli import promote as promote_command
-from agent.cli import pull as pull_command
-from agent.cli import report as report_command
-from agent.cli import secrets as secrets_command
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing, which `tend --version` need not pay
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Sequence
+
+# The modules under agent/cli/ that register a command, imported when the parser is built (`tend --version`
+# needs none of them).
 COMMANDS = (
-    apply_command,
-    pull_command,
-    check_command,
-    lookup_command,
-    facts_command,
-    keys_command,
-    secrets_command,
-    audit_command,
-    report_command,
-    promote_command,
-    fleet_command,
-    diff_command,
-)
+    "apply", "pull", "check", "lookup", "facts", "keys", "secrets", "audit", "report", "promote", "fleet", "diff",
+)  # fmt: skip
+VERSION = f"tend {__version__}"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+    import importlib
+
     parser = argparse.ArgumentParser(prog="tend", description="A masterless configuration-management agent.")
-    parser.add_argument("--version", action="version", version=f"tend {__version__}")
+    parser.add_argument("--version", action="version", version=VERSION)
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMANDS:
-        module.register(commands)
+    for name in COMMANDS:
+        importlib.import_module(f"agent.cli.{name}").register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given == ["--version"]:  # before argparse and the commands: start-up near the bare interpreter's
+        print(VERSION)
+        return 0
+    from agent.cli.lookup import take_knockout
+
     parser = build_parser()
-    arguments, knockout = lookup_command.take_knockout(list(sys.argv[1:] if argv is None else argv))
+    arguments, knockout = take_knockout(given)
     args = parser.parse_args(arguments)
     if knockout is not None:
         args.knock_out_prefix = knockout

@@ -12,6 +12,7 @@ from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.catalog.graph import Catalog
+from agent.catalog.prefetch import compile_prefetching
 from agent.errors import TendError
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
@@ -127,7 +128,9 @@ class _Converge:
         compiler = Compiler(request.repo, secrets=reader)
         try:
             with self.interruptible():
-                catalog, _ = compiler.compile(dict(request.facts), request.host)
+                catalog, _ = compile_prefetching(
+                    compiler, reader, dict(request.facts), request.host, jobs=self.settings.decrypt_jobs()
+                )
         finally:
             report.secrets_read = [read.to_json() for read in reader.reads]
             keyring.release()

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ class GnuPG:
         self.binary = binary
         self._link: Path | None = None
         self._gpg: TimedGPG | None = None
+        self._making = threading.Lock()  # several threads decrypt at once: one driver, one version probe
 
     @classmethod
     def temporary(cls) -> GnuPG:
@@ -75,15 +77,19 @@ class GnuPG:
 
     def driver(self) -> TimedGPG:
         """The python-gnupg object for this home (it runs gpg once, for its version, when made)."""
-        if self._gpg is None:
-            if not self.exists:
-                raise SecretError(f"the keyring {self.home} is not a directory")
-            from agent.secrets.timedgpg import TimedGPG
+        with self._making:
+            if self._gpg is None:
+                self._gpg = self._make_driver()
+            return self._gpg
 
-            home = self.homedir()
-            env = {**DEFAULT_ENV, "GNUPGHOME": home}
-            self._gpg = TimedGPG(home, timeout=self.timeout, env=env, binary=self.binary, options=_OPTIONS)
-        return self._gpg
+    def _make_driver(self) -> TimedGPG:
+        if not self.exists:
+            raise SecretError(f"the keyring {self.home} is not a directory")
+        from agent.secrets.timedgpg import TimedGPG
+
+        home = self.homedir()
+        env = {**DEFAULT_ENV, "GNUPGHOME": home}
+        return TimedGPG(home, timeout=self.timeout, env=env, binary=self.binary, options=_OPTIONS)
 
     def secret_key_ids(self) -> set[str]:
         """The key IDs (primary and subkeys) of the secret keys in this home."""

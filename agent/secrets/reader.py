@@ -1,9 +1,10 @@
-"""Decrypts during a compile, lazily and once each, only the values addressed to this host's key."""
+"""Decrypts during a compile, once each, only the values addressed to this host's key: lazily, or all at once
+for the values an opaque compile found (`prefetch`)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.data.encrypted import EncryptedValue
@@ -40,6 +41,10 @@ class HostSecrets:
         self.reads: list[SecretRead] = []
         self._mine: set[str] | None = None
         self._plain: dict[str, Secret] = {}
+        # Decrypted ahead by prefetch, by ciphertext digest: the plaintext (or why gpg failed), and the
+        # value it was first found as, until the compile asks for it.
+        self._ready: dict[str, bytes | SecretError] = {}
+        self._found: dict[str, EncryptedValue] = {}
 
     def _my_key_ids(self) -> set[str]:
         if self._mine is None:
@@ -62,9 +67,8 @@ class HostSecrets:
             if self.placeholders:
                 return placeholder(value.file, value.key)
             raise self._not_mine(value, recipients)
-        assert self.gnupg is not None
         try:
-            plaintext = self.gnupg.decrypt(message).decode("utf-8")
+            plaintext = self._decrypted(digest, message).decode("utf-8")
         except UnicodeDecodeError:
             raise SecretError(
                 "the decrypted value is not UTF-8 text", location=value.location, subject=value.key
@@ -75,6 +79,63 @@ class HostSecrets:
         self._plain[digest] = secret
         self._record(SecretRead(value.key, value.file, digest))
         return secret
+
+    def _decrypted(self, digest: str, message: bytes) -> bytes:
+        ready = self._ready.pop(digest, None)
+        self._found.pop(digest, None)
+        if isinstance(ready, SecretError):
+            raise ready
+        if ready is not None:
+            return ready
+        assert self.gnupg is not None
+        return self.gnupg.decrypt(message)
+
+    def prefetch(self, values: Sequence[EncryptedValue], jobs: int) -> None:
+        """Decrypt now, with up to `jobs` gpg processes at once, those of `values` (what an opaque compile of
+        this host's catalog met) that are addressed to this host's key, each distinct message once.
+
+        Nothing else is decrypted. A value that is malformed, not addressed to this host, or that gpg fails
+        on is left to the compile that follows, which meets it in order and fails as the lazy path does,
+        naming its file and key. Reads are recorded by that compile, as it uses them (see `settle`).
+        """
+        try:
+            mine = self._my_key_ids()
+        except SecretError:
+            return
+        pending: dict[str, bytes] = {}
+        for value in values:
+            try:
+                message = parse_enc(value.text)
+                recipients = recipient_key_ids(message)
+            except SecretError:
+                continue
+            digest = hashlib.sha256(message).hexdigest()
+            if set(recipients) & mine and digest not in self._plain and digest not in pending:
+                pending[digest] = message
+                self._found[digest] = value
+        if len(pending) < 2 or jobs < 2:
+            self._found.clear()
+            return
+        from concurrent.futures import ThreadPoolExecutor  # a run without secrets never starts a thread
+
+        with ThreadPoolExecutor(max_workers=min(jobs, len(pending)), thread_name_prefix="tend-gpg") as pool:
+            self._ready.update(zip(pending, pool.map(self._try_decrypt, pending.values()), strict=True))
+
+    def _try_decrypt(self, message: bytes) -> bytes | SecretError:
+        assert self.gnupg is not None
+        try:
+            return self.gnupg.decrypt(message)
+        except SecretError as error:
+            return error
+
+    def settle(self) -> None:
+        """After the compile: a value prefetched but never used (the catalog took another branch once the
+        real values were in) was decrypted all the same, so it is recorded as read; its plaintext is dropped."""
+        for digest, value in self._found.items():
+            if not isinstance(self._ready.get(digest), SecretError):
+                self._record(SecretRead(value.key, value.file, digest))
+        self._ready.clear()
+        self._found.clear()
 
     def _record(self, read: SecretRead) -> None:
         if read not in self.reads:

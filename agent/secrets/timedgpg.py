@@ -38,12 +38,11 @@ class TimedGPG(gnupg.GPG):
     group, so the pipes close, the readers end, and the call raises SecretError. Data still goes to gpg
     on stdin only, as python-gnupg does it.
 
-    `_read_data` (gpg's stdout) is overridden too: while `output_cap` is set (see `capped`), reading stops
-    past that many bytes and gpg's process group is stopped, so a small message that inflates to gigabytes
-    costs at most the cap in memory.
+    `_read_data` (gpg's stdout) is overridden too: within `capped`, reading stops past that many bytes and
+    gpg's process group is stopped, so a small message that inflates to gigabytes costs at most the cap in
+    memory. The cap belongs to the calling thread (several threads decrypt through one object at once):
+    `_collect_output`, in that thread, hands it to the reader thread on the call's own result.
     """
-
-    output_cap: int | None = None
 
     def __init__(
         self,
@@ -57,6 +56,7 @@ class TimedGPG(gnupg.GPG):
         # Set before GPG.__init__, which already runs gpg once (its version probe) through the methods below.
         self.timeout = timeout
         self.environment = dict(env)
+        self._caps = threading.local()
         super().__init__(gpgbinary=binary, gnupghome=home, options=list(options))
 
     def _open_subprocess(self, args: list[str], passphrase: bool = False) -> subprocess.Popen[bytes]:
@@ -76,12 +76,13 @@ class TimedGPG(gnupg.GPG):
 
     @contextlib.contextmanager
     def capped(self, limit: int) -> Iterator[None]:
-        """gpg's output is read up to `limit` bytes within this block; past it the call raises SecretError."""
-        self.output_cap = limit
+        """gpg's output is read up to `limit` bytes within this block (in this thread); past it the call raises
+        SecretError."""
+        self._caps.limit = limit
         try:
             yield
         finally:
-            self.output_cap = None
+            self._caps.limit = None
 
     def _collect_output(
         self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
@@ -90,13 +91,14 @@ class TimedGPG(gnupg.GPG):
         timer = threading.Timer(self.timeout, _stop, (process, stopped))
         timer.daemon = True
         timer.start()
-        result.tend_process, result.tend_overflow = process, False
+        cap: int | None = getattr(self._caps, "limit", None)
+        result.tend_process, result.tend_overflow, result.tend_cap = process, False, cap
         try:
             returncode: int | None = super()._collect_output(process, result, writer, stdin)  # None from 0.4.9
         finally:
             timer.cancel()
         if result.tend_overflow:
-            raise SecretError(f"gpg's output is over the limit of {self.output_cap:,} bytes: stopped unread")
+            raise SecretError(f"gpg's output is over the limit of {cap:,} bytes: stopped unread")
         if stopped.is_set():
             raise SecretError(
                 f"gpg did not finish within {self.timeout:g} s (a gpg-agent that never answers?): stopped"
@@ -104,9 +106,9 @@ class TimedGPG(gnupg.GPG):
         return returncode
 
     def _read_data(self, stream: Any, result: Any, *args: Any, **kwargs: Any) -> None:
-        """gpg's stdout into `result.data`, stopping gpg past `output_cap` bytes (python-gnupg's own reader
-        keeps everything, and logs chunks at DEBUG)."""
-        cap = self.output_cap
+        """gpg's stdout into `result.data`, stopping gpg past the call's cap (python-gnupg's own reader keeps
+        everything, and logs chunks at DEBUG)."""
+        cap = result.tend_cap
         chunks: list[bytes] = []
         size = 0
         while data := stream.read(READ_CHUNK):

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 
 from agent.errors import HostError
@@ -32,6 +30,10 @@ def download(url: str, sha256: str) -> bytes:
     urllib's default opener reads `http_proxy`, `https_proxy` and `no_proxy` from the environment.
     The content stays in memory until it is checked, so a mismatch leaves nothing anywhere.
     """
+    # urllib.request brings http.client, ssl and email: an import that only a run with a URL source pays.
+    import urllib.error
+    import urllib.request
+
     digest = hashlib.sha256()
     buffer = io.BytesIO()
     try:

@@ -3,10 +3,12 @@
 The host's key (ed25519 + cv25519, as `tend keys init` makes it) is generated in the state directory's keyring
 (`STATE/gnupg`, a short folder under /tmp); 50 distinct values are encrypted to it, and one class renders each
 into its own file (mode 0600). Figures, from no-op runs (converged once before, so only the compile and its
-decryption vary): the whole run; and the cost per secret, (run with the encrypted values - the same run with
-the values in plain text) / 50, paired repetition by repetition. Baselines, in rotation: the plain-text run; one
-bare `gpg --decrypt` process of one of the values. The processes are counted in one more, untimed run under
-`strace -f -e trace=execve`, with the keyring's gpg-agent already running (as between timer runs).
+decryption vary): the whole run; the cost per secret, (run with the encrypted values - the same run with the
+values in plain text) / 50, paired repetition by repetition; and the whole run against the same run decrypting
+one value at a time (TEND_GPG_JOBS=1, the path before decryption went parallel). Baselines, in rotation: the
+plain-text run; one bare `gpg --decrypt` process of one of the values; the one-at-a-time run. The processes
+are counted in one more, untimed run under `strace -f -e trace=execve`, with the keyring's gpg-agent already
+running (as between timer runs).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ NAME = "W5 secrets"
 HOST = "bench1"
 FULL, QUICK = 50, 5
 TARGET_MS = 10.0
+PARALLEL_TARGET = 0.6  # the 50-secret run against the same run decrypting one value at a time
 HIERA = "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy:\n  - name: c\n    path: common.yaml\n"
 
 
@@ -87,9 +90,10 @@ def _measure(scratch: Path, keys: keyring.KeySet, count: int, env: dict[str, str
         Contender("secrets", lambda: run_child(apply("enc", "s"), env=env)),
         Contender("plain", lambda: run_child(apply("plain", "p"), env=env)),
         Contender("gpg", lambda: run_child(decrypt, env={**env, "GNUPGHOME": str(keys.home)})),
+        Contender("one at a time", lambda: run_child(apply("enc", "s"), env={**env, "TEND_GPG_JOBS": "1"})),
     ]
     repeat, warmup = (min(settings.repeat, 2), 0) if settings.quick else (settings.repeat, settings.warmup)
-    secrets, baseline, gpg = rotate(contenders, repeat=repeat, warmup=warmup)
+    secrets, baseline, gpg, serial = rotate(contenders, repeat=repeat, warmup=warmup)
 
     gpg_processes = gpg_execs.get("gpg", 0)
     counted = ", ".join(f"{name} {n}" for name, n in sorted(gpg_execs.items())) or "strace not installed"
@@ -104,6 +108,9 @@ def _measure(scratch: Path, keys: keyring.KeySet, count: int, env: dict[str, str
     )
     per_verdict = "ok" if per_secret.median * 1000 < TARGET_MS else "MISSED"
     per_note = f"(run with secrets - plain run) / {count}, paired; target < {TARGET_MS:.0f} ms: {per_verdict}"
+    parallel_ratio = secrets.timing.median / serial.timing.median
+    parallel_verdict = "ok" if parallel_ratio <= PARALLEL_TARGET else "MISSED"
+    parallel_note = f"up to nproc gpg processes at once; target <= {PARALLEL_TARGET}x: {parallel_verdict}"
     return [
         Result(
             NAME, f"no-op run decrypting {count} secrets", "time", 1, secrets.timing, baseline.timing,
@@ -112,6 +119,10 @@ def _measure(scratch: Path, keys: keyring.KeySet, count: int, env: dict[str, str
         Result(
             NAME, "cost per secret", "time", 1, per_secret, gpg.timing, "one bare `gpg --decrypt` process",
             None, secrets.rss_kib, per_note,
+        ),
+        Result(
+            NAME, f"{count} secrets decrypted in parallel", "time", 1, secrets.timing, serial.timing,
+            "the same run decrypting one value at a time (TEND_GPG_JOBS=1)", None, secrets.rss_kib, parallel_note,
         ),
     ]  # fmt: skip
 

@@ -367,6 +367,10 @@ class Site:
             self._homes.append(directory / "gnupg")
         return directory
 
+    def own_home(self, home: Path) -> None:
+        """A GnuPG home the test made itself: its gpg-agent is stopped with the others'."""
+        self._homes.append(home)
+
     def root(self, name: str) -> Path:
         """A filesystem root with an empty /etc (created once per name)."""
         directory = self.base / "r" / name

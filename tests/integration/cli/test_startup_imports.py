@@ -1,0 +1,56 @@
+"""Start-up imports only what the command needs (DESIGN §8.18): `tend --version` and an empty catalog's apply load
+none of gnupg, schedule and watchdog, and `--version` nothing of tend's beyond its entry point.
+
+The modules are read from Python's own import log (PYTHONPROFILEIMPORTTIME, the `-X importtime` switch), in a
+real `python -m agent` process; nothing is timed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import run_tend
+from tests.helpers import write_tree
+
+LAZY = {"gnupg", "schedule", "watchdog"}
+# What `--version` must not pay for: the command modules' dependencies, and argparse itself.
+NOT_FOR_VERSION = {"argparse", "yaml", "jinja2", "psutil", "json", "typing", "urllib.request", "subprocess"}
+EMPTY_REPO = {
+    "hiera.yaml": "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy:\n"
+    "  - name: common\n    path: common.yaml\n",
+    "data/common.yaml": "greeting: hello\n",
+    "keys/inventory.yaml": "hosts:\n  quiet1: {role: none}\nadmins: []\n",
+}
+
+
+def imported(stderr: str) -> set[str]:
+    """The modules named in an import-time log (`import time: self | cumulative | name`)."""
+    return {
+        line.split("|")[2].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2 and "self [us]" not in line
+    }
+
+
+def test_version_imports_nothing_but_its_entry_point():
+    done = run_tend(["--version"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("tend ")
+    modules = imported(done.stderr)
+    assert "agent.cli.main" in modules  # the log is read
+    assert not modules & (LAZY | NOT_FOR_VERSION)
+    assert {m for m in modules if m.startswith("agent")} == {"agent", "agent.cli", "agent.cli.main"}
+
+
+def test_an_empty_catalog_apply_loads_neither_gnupg_nor_schedule_nor_watchdog(tmp_path: Path):
+    repo, root = tmp_path / "repo", tmp_path / "root"
+    write_tree(repo, EMPTY_REPO)
+    root.mkdir()
+    argv = ["apply", "--repo", str(repo), "--root", str(root), "--state-dir", str(tmp_path / "state")]
+    done = run_tend([*argv, "--host", "quiet1", "--detailed-exitcodes"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    modules = imported(done.stderr)
+    assert "agent.run.converge" in modules  # it did converge
+    assert not modules & LAZY
+    # Neither the thread pool of parallel decryption nor urllib (URL sources) is paid for without a use.
+    assert not modules & {"concurrent.futures", "urllib.request", "jinja2"}
