@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
-from agent.formats import Document, check_keys, read_yaml_file
+from agent.formats import Document, check_keys, did_you_mean, read_yaml_file
 from agent.location import Location
 
 DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
@@ -28,7 +28,9 @@ _KEYS = {
     "report_retention": int,
     "apt": dict,
     "metrics_file": str,
+    "rollback_on": list,
 }
+ROLLBACK_ON = ("checks", "failures")  # what sends a new commit back to the last good bundle
 _SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -85,6 +87,7 @@ class AgentSettings:
     apt_lists_max_age_s: int = 3600
     metrics_file: Path | None = None
     config_file: Path | None = None
+    rollback_on: frozenset[str] = frozenset({"checks"})
 
 
 def parse_duration(value: Any, where: Location, name: str) -> int:
@@ -126,6 +129,7 @@ def load_settings(
         apt_lists_max_age_s=parse_duration(raw.get("apt", {}).get("lists_max_age", 3600), at("apt"), "apt"),
         metrics_file=_path(raw.get("metrics_file")),
         config_file=path if path.exists() else None,
+        rollback_on=frozenset(raw.get("rollback_on", ["checks"])),
     )
 
 
@@ -145,6 +149,10 @@ def _validated(document: Document) -> dict[str, Any]:
     for key, value in source.items():
         if not isinstance(value, _SOURCE_KEYS[key]):
             raise document.fail(f"source: '{key}' has the wrong type", "source", key)
+    for index, reason in enumerate(raw.get("rollback_on", [])):
+        if reason not in ROLLBACK_ON:
+            hint = did_you_mean(str(reason), ROLLBACK_ON) or f" (known: {', '.join(ROLLBACK_ON)})"
+            raise document.fail(f"rollback_on: unknown reason {reason!r}{hint}", "rollback_on", index)
     return raw
 
 

@@ -30,12 +30,15 @@ class ReportStore:
         files.write_atomic(self.directory / SEQUENCE, f"{last + 1}\n".encode(), mode=0o600)
         return new_run_id(now, last + 1)
 
-    def save(self, report: dict[str, Any]) -> Path:
+    def save(self, report: dict[str, Any], *, full: bool = True) -> Path:
+        """Store a report; only a full apply's becomes last_run.json, the evidence fleets read (§8.1):
+        noop, --tags and watch reports are stored beside it, never over it."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = json.dumps(report).encode() + b"\n"  # compact: the C encoder, and `tend report` shows it
         path = self.directory / f"{report['run_id']}.json"
         files.write_atomic(path, data, mode=0o600)
-        files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
+        if full:
+            files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
         self._prune()
         return path
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,7 @@ class ConvergeRequest:
     """One converge of `repo` as `host` with `facts`.
 
     `preview`: an admin's look at another host; secrets this keyring cannot read become placeholders.
-    `bundle`: the bundle's part of the report (None when applied from a checkout); `bundle_time`: when it
-    was pulled, for the metrics.
+    `bundle`: the bundle's part of the report (None when applied from a checkout).
     """
 
     repo: Path
@@ -31,7 +29,6 @@ class ConvergeRequest:
     wait: bool = False
     preview: bool = False
     bundle: Mapping[str, Any] | None = None
-    bundle_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
