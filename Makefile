@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # for the fleet evidence test), and what `make deb` and its test need (dpkg-buildpackage with debhelper,
 # dh-python and bash-completion's dh addon; lintian).
 DEMO_PACKAGES := gnupg git
-DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg apt-utils passwd chromium \
+DEBIAN_PACKAGES := $(DEMO_PACKAGES) dpkg-dev strace python3-yaml python3-jinja2 python3-psutil python3-gnupg python3-schedule apt-utils passwd chromium \
 	prometheus prometheus-node-exporter
 DEB_BUILD_PACKAGES := build-essential debhelper dh-python bash-completion lintian
 DEBIAN_PACKAGES += $(DEB_BUILD_PACKAGES)
@@ -28,6 +28,7 @@ venv: $(BIN)/tend
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: deps venv lint
 	$(BIN)/pytest -q -n 2
@@ -41,7 +42,7 @@ bench: venv
 	$(BIN)/python -m bench --json bench/out/bench.json --markdown BENCHMARKS.md --peers bench/out/peers.json
 
 clean:
-	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist demo bench/out .pytest_cache .ruff_cache .mypy_cache
 
 # dist/tend_<version>_all.deb, built with debhelper (TEND_DEB_VERSION=V builds version V, for tests and snapshots).
 deb:

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
 DEFAULT_STATE_DIR = Path("/var/lib/tend")
 DEFAULT_FACTS_FILE = Path("/etc/tend/facts.yaml")
 DEFAULT_FACTS_DIR = Path("/etc/tend/facts.d")
-_KEYS = {
+_KEYS: dict[str, type | tuple[type, ...]] = {
     "source": dict,
     "interval": (str, int),
     "splay": (str, int),
@@ -28,12 +29,16 @@ _KEYS = {
     "report_retention": int,
     "apt": dict,
     "metrics_file": str,
+    "windows": list,
     "rollback_on": list,
 }
 ROLLBACK_ON = ("checks", "failures")  # what sends a new commit back to the last good bundle
-_SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list}
+_SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list, "bind_branch": bool}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_WINDOW_KEYS = {"days": (str, list), "from": str, "to": str}
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +77,39 @@ class StatePaths:
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """When runs may change the host: `days` (0 = Monday) from `start` to `end`, in minutes of host-local
+    time; an `end` not after `start` crosses midnight, and the window belongs to the day it starts."""
+
+    days: frozenset[int]
+    start: int
+    end: int
+
+    def contains(self, moment: datetime) -> bool:
+        minute, day = moment.hour * 60 + moment.minute, moment.weekday()
+        if self.start < self.end:
+            return day in self.days and self.start <= minute < self.end
+        return (day in self.days and minute >= self.start) or ((day - 1) % 7 in self.days and minute < self.end)
+
+
+def windows_open(windows: tuple[Window, ...], moment: datetime) -> bool:
+    """True when no windows are configured or `moment` (naive local time) lies in one."""
+    return not windows or any(window.contains(moment) for window in windows)
+
+
+def next_opening(windows: tuple[Window, ...], moment: datetime) -> datetime | None:
+    """The first start of a window after `moment` (naive local time), within a week."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = [
+        midnight + timedelta(days=offset, minutes=window.start)
+        for offset in range(8)
+        for window in windows
+        if (moment.weekday() + offset) % 7 in window.days
+    ]
+    return min((start for start in starts if start > moment), default=None)
+
+
+@dataclass(frozen=True, slots=True)
 class AgentSettings:
     """agent.yaml as validated, with the overrides of the environment and the command line applied."""
 
@@ -87,6 +125,7 @@ class AgentSettings:
     apt_lists_max_age_s: int = 3600
     metrics_file: Path | None = None
     config_file: Path | None = None
+    windows: tuple[Window, ...] = ()
     rollback_on: frozenset[str] = frozenset({"checks"})
 
 
@@ -128,6 +167,7 @@ def load_settings(
         apt=raw.get("apt", {}),
         apt_lists_max_age_s=parse_duration(raw.get("apt", {}).get("lists_max_age", 3600), at("apt"), "apt"),
         metrics_file=_path(raw.get("metrics_file")),
+        windows=_windows(document, raw.get("windows")) if document is not None else (),
         config_file=path if path.exists() else None,
         rollback_on=frozenset(raw.get("rollback_on", ["checks"])),
     )
@@ -154,6 +194,58 @@ def _validated(document: Document) -> dict[str, Any]:
             hint = did_you_mean(str(reason), ROLLBACK_ON) or f" (known: {', '.join(ROLLBACK_ON)})"
             raise document.fail(f"rollback_on: unknown reason {reason!r}{hint}", "rollback_on", index)
     return raw
+
+
+def _windows(document: Document, windows: list[Any] | None) -> tuple[Window, ...]:
+    """`windows: [{days: mon-fri, from: "09:00", to: "17:00"}, …]`, each refusal at its line."""
+    if windows is None:
+        return ()
+    if not windows:
+        raise document.fail("windows: empty; leave 'windows' out to let runs change the host at any time", "windows")
+    parsed = []
+    for index, window in enumerate(windows):
+        where = ("windows", index)
+        if not isinstance(window, dict):
+            raise document.fail("windows: each window is a hash of days, from and to", *where)
+        check_keys(document, window, where, allowed=_WINDOW_KEYS, required=_WINDOW_KEYS, prefix="windows: ")
+        start = _clock_time(document, window["from"], (*where, "from"))
+        end = _clock_time(document, window["to"], (*where, "to"), end=True)
+        if start == end:
+            raise document.fail("windows: 'from' and 'to' are the same time (a whole day is 00:00 to 24:00)", *where)
+        parsed.append(Window(_days(document, window["days"], (*where, "days")), start, end))
+    return tuple(parsed)
+
+
+def _clock_time(document: Document, value: Any, where: tuple[Any, ...], *, end: bool = False) -> int:
+    """`"17:00"` as minutes after midnight (`"24:00"` as an end)."""
+    if isinstance(value, str) and end and value.strip() == "24:00":
+        return 1440
+    match = _CLOCK_TIME.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        hint = " (quote it: YAML reads 17:00 unquoted as a number)" if isinstance(value, int) else ""
+        raise document.fail(f"windows: '{where[-1]}' must be a time like \"09:00\"{hint}", *where)
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def _days(document: Document, value: Any, where: tuple[Any, ...]) -> frozenset[int]:
+    """`mon-fri`, `sat,sun`, `*`, `fri-mon` (a range may wrap), or a list of them."""
+    parts = [
+        p.strip().lower() for item in (value if isinstance(value, list) else [value]) for p in str(item).split(",")
+    ]
+    days: set[int] = set()
+    for part in parts:
+        if part == "*":
+            days.update(range(7))
+            continue
+        first, _, last = part.partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            names = ", ".join(DAY_NAMES)
+            raise document.fail(f"windows: days: {part!r} is not a day or range of days ({names}, *)", *where)
+        low, high = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        days.update((low + offset) % 7 for offset in range((high - low) % 7 + 1))
+    if not days:
+        raise document.fail("windows: days: no day given (like mon-fri, sat,sun or *)", *where)
+    return frozenset(days)
 
 
 def _path(value: str | None) -> Path | None:

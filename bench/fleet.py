@@ -109,7 +109,9 @@ def _write(fleet: Fleet, keys: keyring.KeySet, counts: dict[str, int]) -> None:
         (root / f"keys/hosts/{host}.asc").write_bytes(keys.public[host])
     for admin in ADMINS:
         (root / f"keys/admins/{admin}.asc").write_bytes(keys.public[admin])
-    extra = {"hieradata/common.yaml": "classes: [base]\n"}
+    # The site-wide and per-role values are shared by both environments on purpose: accepted, with a reason.
+    accept = 'lookup_options:\n  "^[a-z]+::secret_[0-9]+$": {tend_cross_env: "bench fleet: shared by design"}\n'
+    extra = {"hieradata/common.yaml": "classes: [base]\n" + accept}
     extra.update({f"hieradata/roles/{role}.yaml": f"classes: [{role}]\n" for role in ROLES})
     for path, data in fleet.files.items():
         lines = "".join(f"{key}: {json.dumps(value)}\n" for key, value in data.items())

@@ -19,6 +19,7 @@ def git(
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float = GIT_TIMEOUT,
+    input: bytes | None = None,
 ) -> CommandResult:
     """Run git with no user or system configuration, so a host's ~/.gitconfig changes nothing."""
     argv = ["git", *(["--git-dir", str(git_dir)] if git_dir else []), *args]
@@ -31,7 +32,7 @@ def git(
         **(env or {}),
     }
     try:
-        result = commands.run(argv, env=environment, timeout=timeout)
+        result = commands.run(argv, input=input, env=environment, timeout=timeout)
     except HostError as error:
         if "not found" in error.message:
             raise HostError("git is not installed (Debian: apt-get install git)") from None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Protocol
 
 from agent.bundles.git import git
-from agent.bundles.signature import verify_commit
+from agent.bundles.signature import read_object, split_signed_commit, verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
 from agent.errors import BundleError, CommitRefused, ConfigError
 from agent.location import Location
@@ -70,14 +70,11 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None, gate: Gate 
         raise CommitRefused(error.message, commit=commit) from None
     finally:
         keyring.release()
-    current = store.current_commit()
-    if current == commit and store.intact(commit):
-        return Pulled(store.record(commit) or BundleRecord(commit, signature.signer, _now()), changed=False)
-    if current == commit:
-        restore(store, commit)
-        return Pulled(
-            store.record(commit), changed=False, note=f"bundle {commit[:12]} was damaged on disk: checked out again"
-        )
+    if source.get("bind_branch"):
+        check_branch_binding(store, commit, branch)
+    current = store.deployed_commit()
+    if current == commit and store.record(commit) is not None:
+        return _redeploy(store, commit)
     if current and allow_older is None and not _descends(store, current, commit):
         raise CommitRefused(
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
@@ -103,14 +100,51 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None, gate: Gate 
     return Pulled(record, changed=True, note=note)
 
 
-def restore(store: BundleStore, commit: str) -> None:
+def _redeploy(store: BundleStore, commit: str) -> Pulled:
+    """The deployed commit again: checked out again when its folder is missing or damaged, and `current`
+    pointed at it (a pull killed between recording the commit and switching the link left it behind)."""
+    note = ""
+    if not store.intact(commit):
+        restore(store, commit)
+        note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
+    if store.current_commit() != commit:
+        store.switch(commit)
+    record = store.record(commit)
+    assert record is not None  # pull() redeploys only a commit it has a record of
+    return Pulled(record, changed=False, note=note)
+
+
+def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
+    """With `bind_branch`: the signed message must carry a `Tend-Branch:` trailer naming `branch`, so that
+    a commit signed for another branch cannot be served as this one (DESIGN §8.5)."""
+    payload, _ = split_signed_commit(read_object(store.mirror, commit, "commit"))
+    message = payload.partition(b"\n\n")[2]
+    parsed = git(["interpret-trailers", "--parse"], git_dir=store.mirror, input=message).stdout.decode(errors="replace")
+    named = [value.strip() for key, _, value in (line.partition(":") for line in parsed.splitlines())
+             if key.strip().lower() == "tend-branch"]  # fmt: skip
+    if branch in named:
+        return
+    if not named:
+        raise BundleError(
+            f"refusing commit {commit[:12]}: source.bind_branch is on and its signed message has no "
+            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)"
+        )
+    raise BundleError(
+        f"refusing commit {commit[:12]}: it was signed for Tend-Branch: {', '.join(named)}, not {branch} "
+        "(source.bind_branch is on)"
+    )
+
+
+def restore(store: BundleStore, commit: str) -> BundleRecord:
     """Check a known commit out again from the mirror (its signature was verified when it was pulled)."""
     record = store.record(commit)
     if record is None or not (store.mirror / "HEAD").is_file():
         raise BundleError(f"bundle {commit[:12]} cannot be restored: no record of it, or no mirror")
     shutil.rmtree(store.path(commit), ignore_errors=True)
     _checkout(store, commit)
-    store.save_record(replace(record, tree=store.tree_digest(commit)))
+    restored = replace(record, tree=store.tree_digest(commit))
+    store.save_record(restored)
+    return restored
 
 
 def _local_transport(url: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -12,10 +13,12 @@ from pathlib import Path
 
 from agent.system import files
 
+_SHA = re.compile(r"^[0-9a-f]{40}$")
 KEEP = 5
 CURRENT = "current"
 MIRROR = ".mirror"
 RECORDS = ".records"
+DEPLOYED = "deployed"  # in RECORDS: the commit `current` was last switched to, whatever is left on disk
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,21 @@ class BundleStore:
             return None
         commit = target.name
         return commit if (self.directory / commit / "hiera.yaml").is_file() else None
+
+    def deployed_commit(self) -> str | None:
+        """The commit last switched to, as recorded when it was (replay protection must not depend on
+        bundles/<sha>/ or the `current` link still being there); else what `current` names."""
+        try:
+            commit = (self.directory / RECORDS / DEPLOYED).read_text().strip()
+        except OSError:
+            commit = ""
+        if _SHA.match(commit):
+            return commit
+        try:
+            target = (self.directory / CURRENT).readlink().name
+        except OSError:
+            return None
+        return target if _SHA.match(target) else None
 
     def record(self, commit: str) -> BundleRecord | None:
         try:
@@ -124,7 +142,11 @@ class BundleStore:
                 lock.unlink(missing_ok=True)
 
     def switch(self, commit: str) -> None:
-        """Point bundles/current at bundles/<commit> atomically (a symlink renamed over the old one)."""
+        """Record `commit` as deployed, then point bundles/current at bundles/<commit> atomically (a symlink
+        renamed over the old one)."""
+        directory = self.directory / RECORDS
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files.write_atomic(directory / DEPLOYED, f"{commit}\n".encode(), mode=0o600)
         files.symlink_atomic(commit, self.directory / CURRENT)
 
     def history(self) -> list[BundleRecord]:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
 from agent.catalog.checks import Check
+from agent.catalog.defines import Instances, Origin, duplicate, members
+from agent.catalog.dropping import remove_dropped
 from agent.catalog.graph import Catalog, Edge, Relation
-from agent.catalog.render import Renderer, safe_relative
+from agent.catalog.ownership import check_edits, mark_purges
+from agent.catalog.render import Renderer
+from agent.catalog.sources import expand_trees, load_source, repo_file
 from agent.data.dotted_keys import MISSING
 from agent.data.encrypted import EncryptedValue
 from agent.data.hiera import Hiera, LookupContext
+from agent.data.sensitive import SensitiveValue
 from agent.errors import ManifestError, NotFound, SecretError, TendError
 from agent.formats import did_you_mean
 from agent.location import Location
@@ -19,7 +25,7 @@ from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
 from agent.resources import TYPES
 from agent.resources.base import RELATIONS, Resource
-from agent.secrets.secret import Secret
+from agent.secrets.secret import Secret, as_secret
 
 
 class Decryptor(Protocol):
@@ -42,7 +48,7 @@ class _Absent(str):
     def __getattr__(self, name: str) -> _Absent:
         return self
 
-    def __getitem__(self, key: Any) -> _Absent:  # type: ignore[override]
+    def __getitem__(self, key: Any) -> _Absent:
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> _Absent:
@@ -59,6 +65,8 @@ def refuse_secrets(value: EncryptedValue) -> Secret:
 def reveal(value: Any, reader: Decryptor) -> Any:
     if isinstance(value, EncryptedValue):
         return reader(value)
+    if isinstance(value, SensitiveValue):
+        return as_secret(reveal(value.value, reader), key=value.key, file=value.file)
     if isinstance(value, list):
         return [reveal(v, reader) for v in value]
     if isinstance(value, dict):
@@ -86,6 +94,7 @@ class Compiler:
         self.secrets = secrets
         self.tolerant = tolerant
         self.plaintexts: set[str] = set()  # what this compiler's reader gave, for the last line of defence
+        self.instances = Instances(self.loader, self.renderer, self._declared)
 
     def _read(self, value: EncryptedValue) -> Any:
         secret = self.secrets(value)
@@ -103,18 +112,31 @@ class Compiler:
             variables = self._variables(definition, context, facts)
             catalog.checks.extend(self._checks(definition, variables))
             for declaration in definition.resources:
-                for resource, refs in _Declared(self, declaration, variables, catalog.warnings).resources():
+                for resource, refs in self._declared(declaration, variables, catalog.warnings):
                     other = catalog.resources.get(resource.id) or managed.get(resource.identity)
                     if other is not None:
-                        raise resource.fail(f"declared twice: also at {other.location} ({other.id})")
+                        raise duplicate(resource, other)
                     managed[resource.identity] = resource
                     catalog.resources[resource.id] = resource
                     catalog.warnings.extend(resource.warnings())
                     relations.extend((resource, name, refs[name]) for name in refs)
-        _relate(catalog, relations)
+        expand_trees(self.root, catalog, relations)
+        catalog.instances = members(catalog.resources.values())
+        check_edits(catalog)
+        mark_purges(catalog)
+        _relate(catalog, [*relations, *self.instances.take_relations()])
+        catalog.remove_dropped = remove_dropped(context)
         catalog.sort()
         catalog.warnings.extend(context.warnings)
         return catalog, context
+
+    def _declared(
+        self, declaration: Declaration, variables: dict[str, Any], warnings: list[str]
+    ) -> list[tuple[Resource, dict[str, Any]]]:
+        """A resource declaration's resources, or a define instance's (agent/catalog/defines.py)."""
+        if declaration.type in TYPES:
+            return _Declared(self, declaration, variables, warnings).resources()
+        return self.instances.expand(declaration, variables, warnings)
 
     def _classes(self, context: LookupContext) -> list[ClassDefinition]:
         try:
@@ -234,6 +256,7 @@ class _Declared:
         tainted |= found
         refs = {name: values.pop(name) for name in RELATIONS if name in values}
         tags = values.pop("tags", None) or []
+        on_drop = values.pop("on_drop", None)
         resource = cls(
             title=str(title.value),
             values=values,
@@ -243,7 +266,9 @@ class _Declared:
             tags=tuple(str(t) for t in ([tags] if isinstance(tags, str) else tags)),
             attribute_lines=declaration.attribute_lines,
             tainted=frozenset(tainted),
+            on_drop=on_drop,
         )
+        resource.check_on_drop()
         resource.check_attributes()
         resource.validate()
         return resource, refs
@@ -280,19 +305,13 @@ class _Declared:
             if rendered.sensitive:
                 tainted.add("content")
         if values.get("source") is not None and values.get("content") is None:
-            name = values.pop("source")
-            relative = safe_relative(str(name), where("source"), "source")
-            path = (self.compiler.root / "files" / relative).resolve()
-            if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
-                raise ManifestError(f"source not found: no files/{relative}", location=where("source"))
-            values["content"] = path.read_bytes()
+            load_source(self.compiler.root, values, where("source"))
         for name, spec in TYPES[self.declaration.type].attributes.items():
             value = values.get(name)
             if spec.from_files and isinstance(value, str) and "\n" not in value.strip():
-                relative = safe_relative(value.strip(), where(name), name)
-                path = (self.compiler.root / "files" / relative).resolve()
-                if not path.is_file() or not path.is_relative_to(self.compiler.root.resolve()):
-                    raise ManifestError(f"{name}: no files/{relative}", location=where(name))
+                path = repo_file(self.compiler.root, value.strip(), where(name), name)
+                if not path.is_file():
+                    raise ManifestError(f"{name}: files/{value.strip()} is not a file", location=where(name))
                 values[name] = path.read_bytes()
 
 
@@ -311,38 +330,42 @@ def _holds_plaintext(value: Any, plaintexts: set[str]) -> bool:
     return False
 
 
-def _relate(catalog: Catalog, relations: list[tuple[Resource, str, Any]]) -> None:
+def _relate(catalog: Catalog, relations: list[tuple[Resource | Origin, str, Any]]) -> None:
     by_class: dict[str, list[str]] = {}
-    for rid, resource in catalog.resources.items():
-        by_class.setdefault(resource.class_name, []).append(rid)
+    for rid, declared in catalog.resources.items():
+        by_class.setdefault(declared.class_name, []).append(rid)
     explicit: set[tuple[str, str]] = set()
     for resource, name, refs in relations:
         for ref in refs if isinstance(refs, list) else [refs]:
             for other in _targets(catalog, by_class, resource, name, ref):
-                source, target = (other, resource.id) if name in ("require", "subscribe") else (resource.id, other)
-                catalog.edges.append(Edge(source, target, Relation(name)))
-                explicit.add((source, target))
+                # An instance's relations hold for each of its resources.
+                for member in catalog.instances.get(resource.id, [resource.id]):
+                    if member == other:
+                        continue
+                    source, target = (other, member) if name in ("require", "subscribe") else (member, other)
+                    catalog.edges.append(Edge(source, target, Relation(name)))
+                    explicit.add((source, target))
     for rid, resource in catalog.resources.items():
         for ref in _expand(catalog, resource.implicit_requires()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
-        for ref in resource.implicit_subscribes():
+        for ref in _expand(catalog, resource.implicit_subscribes()):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
 
 
 def _expand(catalog: Catalog, refs: list[str]) -> list[str]:
-    """Implicit references with `type:*` standing for every resource of that type (a package needs every apt_source)."""
+    """Implicit references, a `*` matching any text: `apt_source:*` is every apt source (a package needs
+    them all), `file:/etc/systemd/system/x.service.d/*.conf` every drop-in of a unit."""
     found: list[str] = []
     for ref in refs:
-        if ref.endswith(":*"):
-            found += [rid for rid in catalog.resources if rid.startswith(ref[:-1])]
-        else:
-            found.append(ref)
+        found += fnmatch.filter(catalog.resources, ref) if "*" in ref else [ref]
     return found
 
 
-def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resource, name: str, ref: Any) -> list[str]:
+def _targets(
+    catalog: Catalog, by_class: dict[str, list[str]], resource: Resource | Origin, name: str, ref: Any
+) -> list[str]:
     where = resource.where(name)
     if not isinstance(ref, str) or ":" not in ref:
         raise ManifestError(
@@ -352,7 +375,9 @@ def _targets(catalog: Catalog, by_class: dict[str, list[str]], resource: Resourc
         if ref[len("class:") :] not in catalog.classes:
             raise ManifestError(f"{name}: no class '{ref[6:]}' in this catalog", location=where, subject=resource.id)
         return [m for m in by_class.get(ref[len("class:") :], []) if m != resource.id]
+    if ref in catalog.instances:
+        return [m for m in catalog.instances[ref] if m != resource.id]
     if ref not in catalog.resources:
-        hint = did_you_mean(ref, catalog.resources)
+        hint = did_you_mean(ref, [*catalog.resources, *catalog.instances])
         raise ManifestError(f"{name}: no resource {ref} in this catalog{hint}", location=where, subject=resource.id)
     return [ref]

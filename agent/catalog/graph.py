@@ -42,6 +42,8 @@ class Catalog:
     checks: list[Check] = field(default_factory=list)
     order: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    instances: dict[str, list[str]] = field(default_factory=dict)  # `<define>:<title>` -> its resources' ids
+    remove_dropped: frozenset[str] = frozenset()  # types undone once dropped (Hiera tend::remove_dropped)
 
     def dependencies(self) -> dict[str, list[str]]:
         """For each resource, the resources that must be applied before it."""

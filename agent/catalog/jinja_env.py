@@ -9,8 +9,8 @@ from typing import Any
 
 import jinja2
 
-from agent.catalog.render import TEMPLATE_DIRS
-from agent.catalog.sandbox import STATE, BoundedSandbox
+from agent.catalog.render import STATE, TEMPLATE_DIRS
+from agent.catalog.sandbox import BoundedSandbox
 from agent.errors import ManifestError
 from agent.location import Location
 from agent.secrets.secret import Secret

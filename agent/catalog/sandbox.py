@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from types import GeneratorType
 from typing import Any
 
 import jinja2
@@ -94,6 +95,7 @@ class BoundedSandbox(SandboxedEnvironment):
         """Render chunk by chunk, stopping as soon as the output passes the limit (never all of it in memory);
         the error names the template line that was writing."""
         body = template.root_render_func(template.new_context(variables))
+        assert isinstance(body, GeneratorType), "a compiled template renders through a generator"
         chunks, size = [], 0
         try:
             for chunk in body:

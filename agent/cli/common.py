@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import pwd
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +16,7 @@ from agent.errors import ConfigError
 if TYPE_CHECKING:
     from agent.reports.model import Report, ResourceResult
     from agent.run.notify import Notifier
+    from agent.settings import AgentSettings
 
 
 def add_repo_options(parser: argparse.ArgumentParser) -> None:
@@ -29,20 +33,22 @@ def add_fact_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fact", action="append", default=[], metavar="K=V", help="override a fact (repeatable)")
 
 
-def settings_of(args: argparse.Namespace):
+def settings_of(args: argparse.Namespace) -> AgentSettings:
     from agent.settings import load_settings
 
     return load_settings(getattr(args, "config", None), state_dir=getattr(args, "state_dir", None))
 
 
-def repo_of(args: argparse.Namespace, settings) -> Path:
-    """--repo, else the current directory when it holds hiera.yaml, else the current bundle."""
+def repo_of(args: argparse.Namespace, settings: AgentSettings) -> Path:
+    """--repo, else the current directory when it holds hiera.yaml (as root: only a directory root owns and
+    nobody else can write), else the current bundle."""
     if getattr(args, "repo", None):
         repo = Path(args.repo)
         if not (repo / "hiera.yaml").is_file():
             raise ConfigError(f"{repo} is not a control repository (no hiera.yaml)")
         return repo.absolute()
     if Path("hiera.yaml").is_file():
+        _refuse_foreign_directory(Path.cwd())
         return Path.cwd()
     current = settings.state.bundles / "current"
     if (current / "hiera.yaml").is_file():
@@ -52,13 +58,42 @@ def repo_of(args: argparse.Namespace, settings) -> Path:
     )
 
 
-def facts_of(args: argparse.Namespace, settings, repo: Path | None) -> dict[str, Any]:
+def _refuse_foreign_directory(directory: Path) -> None:
+    """As root, a directory that another user owns or may write is applied only when named (DESIGN §8.6):
+    whoever controls it would otherwise choose what root applies, unsigned."""
+    if os.geteuid() != 0:
+        return
+    status = directory.stat()
+    if status.st_uid != 0:
+        owner = _user_name(status.st_uid)
+        raise ConfigError(f"{directory} is owned by {owner}, not root: give --repo {directory} to apply it as root")
+    if status.st_mode & 0o022:
+        raise ConfigError(
+            f"{directory} is writable by group or others (mode {stat.S_IMODE(status.st_mode):04o}): "
+            f"give --repo {directory} to apply it as root"
+        )
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | None) -> dict[str, Any]:
     """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
     from agent.facts import parse_fact_overrides
     from agent.run.request import gather_run_facts
 
     overrides = parse_fact_overrides(getattr(args, "fact", []))
-    return gather_run_facts(settings, repo, host=getattr(args, "host", None), overrides=overrides)
+    return gather_run_facts(
+        settings,
+        repo,
+        host=getattr(args, "host", None),
+        overrides=overrides,
+        warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
+    )
 
 
 def run_notifier(*, json_output: bool, diffs: bool = False) -> Notifier:
@@ -90,6 +125,10 @@ def run_notifier(*, json_output: bool, diffs: bool = False) -> Notifier:
         result=(lambda done: None) if json_output else result,
         converged=converged,
     )
+
+
+def _warn(text: str) -> None:
+    print(f"tend: warning: {text}", file=sys.stderr)
 
 
 def print_json(value: Any) -> None:

@@ -6,8 +6,12 @@ import argparse
 import socket
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.settings import AgentSettings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -27,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     return _init(args, settings) if args.verb == "init" else _list(args, settings)
 
 
-def _init(args: argparse.Namespace, settings) -> int:
+def _init(args: argparse.Namespace, settings: AgentSettings) -> int:
     from agent.secrets.gpg import GnuPG
 
     name = args.name or socket.gethostname().split(".")[0]
@@ -45,7 +49,7 @@ def _init(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _list(args: argparse.Namespace, settings) -> int:
+def _list(args: argparse.Namespace, settings: AgentSettings) -> int:
     from agent.repo.inventory import load_inventory
     from agent.secrets.repo_keys import load_repo_keys
 

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.data.explain import LookupTrace
+    from agent.secrets.reader import HostSecrets
+    from agent.settings import AgentSettings
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -24,6 +32,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     common.add_agent_options(parser)
     common.add_fact_options(parser)
     parser.set_defaults(run=run)
+
+
+KNOCKOUT = "--knock-out-prefix"
+
+
+def take_knockout(argv: list[str]) -> tuple[list[str], str | None]:
+    """`tend lookup`'s --knock-out-prefix P taken out of argv before argparse, which would read a `--`
+    prefix (the one in Puppet's docs) as the end of the options, or drop it from `--knock-out-prefix=--`."""
+    index = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if index is None or argv[index] != "lookup":
+        return argv, None
+    out = argv[: index + 1]
+    prefix = None
+    rest = iter(argv[index + 1 :])
+    for arg in rest:
+        if arg == KNOCKOUT:
+            value = next(rest, None)
+            if value is None:
+                out.append(arg)  # argparse says it needs a value
+            prefix = value if value is not None else prefix
+        elif arg.startswith(KNOCKOUT + "="):
+            prefix = arg.partition("=")[2]
+        else:
+            out.append(arg)
+    return out, prefix
 
 
 def merge_of(args: argparse.Namespace) -> object:
@@ -62,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         for warning in context.warnings:
             print(f"tend: warning: {warning}", file=sys.stderr)
     value = _revealed(found.value, repo, settings, facts) if args.reveal else to_plain(found.value)
-    if args.explain:
+    if args.explain and context.last_trace is not None:
         _print_explanation(context.last_trace, args.json, render_text, to_json)
     elif args.json:
         common.print_json(value)
@@ -71,10 +104,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revealed(value: object, repo, settings, facts) -> object:
+def _revealed(value: object, repo: Path, settings: AgentSettings, facts: dict[str, Any]) -> object:
     """Decrypt with the caller's key: GNUPGHOME (an admin), else the agent keyring (a host); fail closed."""
     import os
-    from pathlib import Path
 
     from agent.catalog.compile import reveal
     from agent.secrets.gpg import GnuPG
@@ -105,7 +137,7 @@ def _revealed(value: object, repo, settings, facts) -> object:
     return plain(revealed)
 
 
-def _log_reveal(reader, settings, host: str) -> None:
+def _log_reveal(reader: HostSecrets, settings: AgentSettings, host: str) -> None:
     """A decryption with the host keyring is audited like a run's, before anything is printed."""
     from datetime import UTC, datetime
 
@@ -119,7 +151,12 @@ def _log_reveal(reader, settings, host: str) -> None:
     to_syslog(AuditLog(settings.state.audit_log).append(entries))
 
 
-def _print_explanation(trace, as_json: bool, render_text, to_json) -> None:
+def _print_explanation(
+    trace: LookupTrace,
+    as_json: bool,
+    render_text: Callable[[LookupTrace], str],
+    to_json: Callable[[LookupTrace], dict[str, Any]],
+) -> None:
     if as_json:
         common.print_json(to_json(trace))
     else:

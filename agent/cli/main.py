@@ -48,14 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments, knockout = lookup_command.take_knockout(list(sys.argv[1:] if argv is None else argv))
+    args = parser.parse_args(arguments)
+    if knockout is not None:
+        args.knock_out_prefix = knockout
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
     from agent.errors import TendError
 
     try:
-        return args.run(args)
+        code: int = args.run(args)
+        return code
     except TendError as error:
         if args.debug:
             raise

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.reports.store import ReportStore
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +26,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     drift.set_defaults(run=run_drift)
 
 
-def _store(args: argparse.Namespace):
+def _store(args: argparse.Namespace) -> ReportStore:
     from agent.reports.store import ReportStore
 
     settings = common.settings_of(args)

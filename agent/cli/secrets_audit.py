@@ -7,14 +7,23 @@ import csv
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.fleet.secrets_admin import SecretsAdmin
+    from agent.fleet.secrets_audit import Audit, AuditRow
 
 FIXES = {
     "over": "tend secrets rekey (the host can read a value it does not use)",
     "missing": "tend secrets rekey (the host uses a value it cannot read)",
     "unknown": "remove the key from the recipients with tend secrets rekey, or add its owner to the inventory",
+    "cross_env": "one value per environment, in environment-specific data (then tend secrets rekey), "
+    'or accept it with a reason: lookup_options: {KEY: {tend_cross_env: "why"}}',
 }
+MARKS = {"over": "!over", "missing": "!miss", "unknown": "!unkn", "cross_env": "!xenv"}
+COLUMNS = ["file", "key", "principal", "kind", "key_id", "can_read", "uses", "flag", "environments", "accepted"]
 
 
 def register_audit(verbs: argparse._SubParsersAction) -> None:
@@ -26,7 +35,7 @@ def register_audit(verbs: argparse._SubParsersAction) -> None:
     common.add_agent_options(parser)
 
 
-def run(args: argparse.Namespace, admin) -> int:
+def run(args: argparse.Namespace, admin: SecretsAdmin) -> int:
     from agent.fleet.secrets_audit import run_audit
 
     audit = run_audit(admin.root, admin.hiera, host=args.host)
@@ -49,37 +58,73 @@ def run(args: argparse.Namespace, admin) -> int:
     return 0 if audit.clean else 1
 
 
-def _csv(audit) -> str:
+def _csv(audit: Audit) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["file", "key", "principal", "kind", "key_id", "can_read", "uses", "flag"])
+    writer.writerow(COLUMNS)
     for row in audit.rows:
         writer.writerow(
-            [row.file, row.key, row.principal, row.kind, row.key_id or "", row.can_read, row.uses, row.flag]
-        )
+            [row.file, row.key, row.principal, row.kind, row.key_id or "", row.can_read, row.uses, row.flag,
+             " ".join(row.environments), row.accepted or ""]
+        )  # fmt: skip
     return out.getvalue()
 
 
-def _table(audit) -> str:
+def mark(row: AuditRow) -> str:
+    """A cell of the matrix: R reads and uses, r reads (admins), R* reads across environments by acceptance."""
+    if row.flag != "ok":
+        return MARKS[row.flag]
+    if row.accepted is not None:
+        return "R*" if row.uses else "r*"
+    return "R" if row.uses else "r"
+
+
+def problem_lines(audit: Audit, fixes: dict[str, str] = FIXES) -> list[str]:
+    """One line per flagged row, per value read across environments, and per finding."""
+    lines = [f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {fixes[row.flag]}"
+             for row in audit.rows if row.flag not in ("ok", "cross_env")]  # fmt: skip
+    for file, key in sorted({(row.file, row.key) for row in audit.rows if row.flag == "cross_env"}):
+        fix = fixes["cross_env"].replace("KEY", key)
+        lines.append(f"cross_env: {key} ({file}) is readable in {_where(audit, file, key)}: fix with {fix}")
+    lines += [f"{finding.kind}: {finding.subject}: {finding.detail}: {finding.fix}" for finding in audit.findings]
+    return lines
+
+
+def accepted_lines(audit: Audit) -> list[str]:
+    """One line per value read across environments by acceptance, with the reason the data gives."""
+    return [
+        f"accepted cross_env: {item['key']} ({item['file']}) is readable in "
+        f"{_where(audit, item['file'], item['key'])}: {item['reason']}"
+        for item in audit.accepted()
+    ]
+
+
+def _where(audit: Audit, file: str, key: str) -> str:
+    """`prod (web1, web2), staging (web-stg1)`: the environments of the hosts that can read a value."""
+    from agent.fleet.secrets_audit import host_environment
+
+    hosts: dict[str, list[str]] = {}
+    for row in audit.rows:
+        if (row.file, row.key) == (file, key) and row.kind == "host" and row.can_read:
+            hosts.setdefault(host_environment(audit.usage, row.principal), []).append(row.principal)
+    return ", ".join(f"{environment} ({', '.join(names)})" for environment, names in sorted(hosts.items()))
+
+
+def _table(audit: Audit) -> str:
     """Values as rows, principals as columns: R reads and uses, r reads (admins), ! a flag."""
     principals = sorted({row.principal for row in audit.rows}, key=lambda p: (p not in audit.usage.inventory.hosts, p))
-    cells: dict[tuple[str, str], str] = {}
-    for row in audit.rows:
-        mark = {"ok": "R" if row.uses else "r", "over": "!over", "missing": "!miss", "unknown": "!unkn"}[row.flag]
-        cells[(f"{row.file}:{row.key}", row.principal)] = mark
+    cells = {(f"{row.file}:{row.key}", row.principal): mark(row) for row in audit.rows}
     values = sorted({f"{row.file}:{row.key}" for row in audit.rows})
     width = max([len(v) for v in values] + [5])
     lines = [f"{'VALUE':<{width}}  " + "  ".join(f"{p:>6}" for p in principals)]
     for value in values:
         lines.append(f"{value:<{width}}  " + "  ".join(f"{cells.get((value, p), '.'):>6}" for p in principals))
-    problems = [row for row in audit.rows if row.flag != "ok"]
+    problems = problem_lines(audit)
     lines.append("")
-    lines.append("R: uses and can read   r: can read (admin)   .: neither   !: a flag (below)")
-    for row in problems:
-        lines.append(f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {FIXES[row.flag]}")
-    for finding in audit.findings:
-        lines.append(f"{finding.kind}: {finding.subject}: {finding.detail}: {finding.fix}")
+    lines.append(
+        "R: uses and can read   r: can read (admin)   *: across environments, accepted   .: neither   !: a flag (below)"
+    )
+    lines += problems + accepted_lines(audit)
     summary = audit.summary()
-    count = len(problems) + len(audit.findings)
-    lines.append(f"{summary['values']} values, {summary['hosts']} hosts, {count} problem(s)")
+    lines.append(f"{summary['values']} values, {summary['hosts']} hosts, {len(problems)} problem(s)")
     return "\n".join(lines) + "\n"

@@ -6,11 +6,14 @@ import html
 import json
 from typing import Any
 
+from agent.cli.secrets_audit import accepted_lines, mark, problem_lines
+
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:center}
 th{background:#f3f3f3;cursor:pointer;white-space:nowrap}td.value{text-align:left;font-family:monospace}
-td.ok{background:#e8f5e9}td.admin{background:#eef3fb}td.over,td.missing,td.unknown{background:#ffdede;font-weight:bold}
+td.ok{background:#e8f5e9}td.admin{background:#eef3fb}td.accepted{background:#fff6d6}
+td.over,td.missing,td.unknown,td.cross_env{background:#ffdede;font-weight:bold}
 .filters{margin:.8em 0}.filters label{margin-right:1em}tr[hidden]{display:none}.problems li{margin:.2em 0}
 """
 
@@ -44,7 +47,14 @@ _SCRIPT = """
 })();
 """
 
-_MARKS = {"ok": "R", "over": "over", "missing": "missing", "unknown": "unknown"}
+
+def _cell(row: Any) -> str:
+    """A principal's cell: the flag's name when flagged, else R/r (R*/r* when accepted across environments)."""
+    shown = row.flag if row.flag != "ok" else mark(row)
+    css = row.flag if row.flag != "ok" else "accepted" if row.accepted else "admin" if shown == "r" else "ok"
+    title = f"{row.flag}: {', '.join(row.environments)}" + (f": {row.accepted}" if row.accepted else "")
+    e = html.escape
+    return f'<td class="{css}" data-mark="{e(shown)}" data-sort="{e(shown)}" title="{e(title)}">{e(shown)}</td>'
 
 
 def render_html(audit: Any, fixes: dict[str, str]) -> str:
@@ -65,15 +75,10 @@ def render_html(audit: Any, fixes: dict[str, str]) -> str:
             if cell is None:
                 row.append('<td data-mark="" data-sort="">.</td>')
                 continue
-            mark = "r" if cell.flag == "ok" and cell.kind == "admin" else _MARKS[cell.flag]
-            css = "admin" if mark == "r" else cell.flag
-            row.append(
-                f'<td class="{css}" data-mark="{e(mark)}" data-sort="{e(mark)}" title="{e(cell.flag)}">{e(mark)}</td>'
-            )
+            row.append(_cell(cell))
         body.append(f'<tr data-file="{e(file)}" data-flags="{e(" ".join(flags))}">{"".join(row)}</tr>')
-    problems = [f"<li>{e(r.flag)}: {e(r.principal)} on {e(r.key)} ({e(r.file)}): fix with {e(fixes[r.flag])}</li>"
-                for r in audit.rows if r.flag != "ok"]  # fmt: skip
-    problems += [f"<li>{e(f.kind)}: {e(f.subject)}: {e(f.detail)}: {e(f.fix)}</li>" for f in audit.findings]
+    problems = [f"<li>{e(line)}</li>" for line in problem_lines(audit, fixes)]
+    accepted = [f"<li>{e(line)}</li>" for line in accepted_lines(audit)]
     options = "".join(f'<option value="{e(p)}">{e(p)}</option>' for p in principals)
     summary = audit.summary()
     return f"""<!doctype html>
@@ -83,15 +88,16 @@ def render_html(audit: Any, fixes: dict[str, str]) -> str:
 <style>{_STYLE}</style></head><body>
 <h1>Who can read which secret</h1>
 <p>{summary["values"]} values, {summary["hosts"]} hosts, {summary["admins"]} admins;
-R: uses and can read, r: can read (admin), .: neither.</p>
+R: uses and can read, r: can read (admin), *: across environments, accepted, .: neither.</p>
 <div class="filters">
 <label>host <select id="f-host"><option value="">all</option>{options}</select></label>
 <label>file <input id="f-file" placeholder="hieradata/…"></label>
 <label>flag <select id="f-flag"><option value="">all</option><option>ok</option><option>over</option>
-<option>missing</option><option>unknown</option></select></label></div>
+<option>missing</option><option>unknown</option><option>cross_env</option></select></label></div>
 <table id="matrix"><thead><tr><th data-principal="">value</th>{head}</tr></thead>
 <tbody>{"".join(body)}</tbody></table>
 <h2>Problems</h2><ul class="problems">{"".join(problems) or "<li>none</li>"}</ul>
+<h2>Accepted across environments</h2><ul class="accepted">{"".join(accepted) or "<li>none</li>"}</ul>
 <script type="application/json" id="audit-data">{html.escape(json.dumps(audit.to_json()), quote=False)}</script>
 <script>{_SCRIPT}</script>
 </body></html>

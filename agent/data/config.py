@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ _DEFAULTS_KEYS = frozenset(["datadir", *_BACKEND_KEYS, "options"])
 # eyaml's lookup_key reads YAML whose ENC[...] values tend decrypts itself.
 _BACKENDS = {"yaml_data": "yaml", "json_data": "json", "eyaml_lookup_key": "yaml"}
 _METHOD_SYNTAX = re.compile(r"%\{\s*\w+\(")
+_CONVERT = (
+    'convert it to version 5 (Puppet\'s docs: "Convert a version 3 hiera.yaml to version 5", '
+    "https://www.puppet.com/docs/puppet/7/hiera_migrate)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,7 @@ class Level:
     patterns: tuple[str, ...]
     location: Location
     mapped: tuple[str, str, str] | None = None
+    backend: str = "yaml"  # how its files parse: "yaml" or "json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,24 +48,42 @@ class HieraConfig:
     source: str = CONFIG_NAME
 
 
-def load_hiera_config(root: Path, name: str = CONFIG_NAME) -> HieraConfig:
-    """Read `root/hiera.yaml`; every error names the file, the line and the hierarchy entry."""
+def load_hiera_config(root: Path, name: str = CONFIG_NAME, *, base: str = "") -> HieraConfig:
+    """Read `root/name`; every error names the file, the line and the hierarchy entry.
+
+    `base` is the folder (relative to `root`) the datadirs are relative to: a module's own folder.
+    """
     document = read_yaml_file(root / name, name, error=ConfigError)
     if document is None:
         raise ConfigError(f"no {name} in {root}", location=Location(name))
     if not isinstance(document.value, dict):
         raise document.fail("must be a hash with version: 5 and a hierarchy")
-    return _parse(root, document)
+    return _parse(root, document, base)
 
 
-def _parse(root: Path, document: Document) -> HieraConfig:
+def _check_version(document: Document) -> None:
+    """Hiera 3 (no version, `:backends:`) and version 4 files are named as such, with the way out."""
     config = document.value
-    check_keys(document, config, allowed=_TOP_KEYS)
-    if config.get("version") != 5:
+    version = config.get("version", config.get(":version"))
+    if version is None or version == 3:
+        legacy = sorted(str(k) for k in config if str(k).startswith(":"))
+        why = " (a file without a version is Hiera 3" + (f"; it has {', '.join(legacy[:3])}" if legacy else "") + ")"
         raise document.fail(
-            f"This runtime does not support hiera.yaml version {config.get('version')} (tend reads version 5)",
-            "version",
+            f"This runtime does not support hiera.yaml version 3 (tend reads version 5){why if version is None else ''}"
+            f": {_CONVERT}",
+            *(("version",) if version is not None else ()),
         )
+    if version != 5:
+        how = f": {_CONVERT}" if version == 4 else ""
+        raise document.fail(
+            f"This runtime does not support hiera.yaml version {version} (tend reads version 5){how}", "version"
+        )
+
+
+def _parse(root: Path, document: Document, base: str = "") -> HieraConfig:
+    config = document.value
+    _check_version(document)
+    check_keys(document, config, allowed=_TOP_KEYS)
     defaults = config.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise document.fail("'defaults' must be a hash", "defaults")
@@ -81,7 +105,7 @@ def _parse(root: Path, document: Document) -> HieraConfig:
         check_keys(
             document, entry, ("hierarchy", index), allowed=_LEVEL_KEYS, prefix=prefix, unknown="unrecognized key"
         )
-        level = _level(entry, location, default_datadir, default_backend)
+        level = _level(entry, location, default_datadir, default_backend, base)
         if level.name in seen:
             raise ConfigError(
                 f"Hierarchy name '{level.name}' defined more than once (first on line {seen[level.name]})",
@@ -107,12 +131,12 @@ def _backend(entry: dict, title: str, location: Location) -> str | None:
     return _BACKENDS[function]
 
 
-def _level(entry: dict, location: Location, default_datadir: str, default_backend: str) -> Level:
+def _level(entry: dict, location: Location, default_datadir: str, default_backend: str, base: str) -> Level:
     name = entry["name"]
     title = f"hierarchy entry '{name}'"
     if "uri" in entry or "uris" in entry:
         raise ConfigError(f"{title}: uri/uris need a lookup_key backend tend does not have", location=location)
-    _backend(entry, title, location)  # refuses an unknown backend; yaml and json both load as YAML
+    backend = _backend(entry, title, location) or default_backend
     given = [k for k in _LOCATION_KEYS if k in entry]
     if len(given) != 1:
         raise ConfigError(f"{title}: give exactly one of {', '.join(_LOCATION_KEYS)}", location=location)
@@ -127,7 +151,18 @@ def _level(entry: dict, location: Location, default_datadir: str, default_backen
     datadir = entry.get("datadir", default_datadir)
     if not isinstance(datadir, str) or not datadir:
         raise ConfigError(f"{title}: datadir must be a non-empty string", location=location)
-    return Level(name, datadir, kind, patterns, location, mapped)
+    if base:
+        datadir = f"{base}/{datadir}"
+    for path in (datadir, *(os.path.join(datadir, pattern) for pattern in patterns)):
+        if leaves_repository(path):
+            message = f"{title}: {path!r} is outside the repository (data must lie inside it)"
+            raise ConfigError(message, location=location)
+    return Level(name, datadir, kind, patterns, location, mapped, backend)
+
+
+def leaves_repository(path: str) -> bool:
+    """A repository-relative path that is absolute or climbs above the top (`..` past it)."""
+    return os.path.isabs(path) or os.path.normpath(path).split(os.sep, 1)[0] == os.pardir
 
 
 def _patterns(kind: str, value: Any, title: str, location: Location) -> tuple[tuple[str, ...], Any]:

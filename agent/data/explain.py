@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.data.encrypted import EncryptedValue
+from agent.data.sensitive import SensitiveValue
 
 
 @dataclass(slots=True)
@@ -22,6 +23,7 @@ class PathTrace:
 class LevelTrace:
     name: str
     paths: list[PathTrace] = field(default_factory=list)
+    module: str | None = None  # the module whose layer the level is in (None: the environment's)
 
 
 @dataclass(slots=True)
@@ -42,7 +44,7 @@ def show(value: Any) -> str:
 
 
 def to_plain(value: Any) -> Any:
-    if isinstance(value, EncryptedValue):
+    if isinstance(value, EncryptedValue | SensitiveValue):
         return value.label()
     if isinstance(value, list):
         return [to_plain(v) for v in value]
@@ -59,7 +61,11 @@ def _lines(trace: LookupTrace, depth: int) -> list[str]:
     pad = "  " * depth
     out = [f'{pad}Searching for "{trace.key}"']
     out.append(f"{pad}  Merge strategy {_merge_text(trace.merge)} ({trace.merge_origin})")
+    module = None
     for level in trace.levels:
+        if level.module is not None and level.module != module:
+            out.append(f'{pad}  Module "{level.module}" Data Provider (modules/{level.module}/hiera.yaml)')
+        module = level.module
         out.append(f'{pad}  Hierarchy entry "{level.name}"')
         for path in level.paths:
             out.append(f'{pad}    Path "{path.path}"')
@@ -97,6 +103,7 @@ def to_json(trace: LookupTrace) -> dict[str, Any]:
         "levels": [
             {
                 "name": level.name,
+                **({"module": level.module} if level.module is not None else {}),
                 "paths": [
                     {
                         "original": p.original,

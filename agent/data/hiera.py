@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from agent.data.config import HieraConfig, load_hiera_config
+from agent.data.config import HieraConfig, Level, load_hiera_config
 from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.explain import LevelTrace, LookupTrace, PathTrace
 from agent.data.interpolate import Interpolator, needs_interpolation
-from agent.data.locations import DataLocation, resolve_levels
+from agent.data.jsonfile import read_json_data
+from agent.data.locations import DataLocation, resolve_inside, resolve_levels
 from agent.data.merge_strategies import MergeOptions, Strategy, merge_found
+from agent.data.modules import ModuleLayers, module_of
+from agent.data.options import LOOKUP_OPTIONS, KeyOptions, OptionsTable, collect_options, key_options
+from agent.data.sensitive import SensitiveValue
 from agent.data.yamlfile import DataFile, read_data_file
-from agent.errors import DataError, MergeError, NotFound, TendError
+from agent.errors import DataError, NotFound, TendError
+from agent.facts.node import node_variables
 from agent.location import Location
 
-LOOKUP_OPTIONS = "lookup_options"
+# One layer's candidate data files, in priority order, each parsed (None: no such file).
+Layer = list[tuple[DataLocation, DataFile | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +44,13 @@ class Found:
 
 class DataBackend(Protocol):
     """Where the data files of hierarchy levels come from: `get` gives one, parsed (None: there is no such
-    file); `inject` makes a key hold a value in one file for this backend only."""
+    file); `inject` makes a key hold a value in one file for this backend only; `warnings` are those of the
+    files given so far (`tend check` shows them)."""
 
-    def get(self, path: str) -> DataFile | None: ...
+    def get(self, path: str, backend: str = "yaml") -> DataFile | None: ...
     def inject(self, path: str, key: str, value: Any) -> None: ...
+    @property
+    def warnings(self) -> list[str]: ...
 
 
 class DataStore:
@@ -55,10 +63,12 @@ class DataStore:
         self.strict = strict
         self._files: dict[str, DataFile | None] = {}
 
-    def get(self, path: str) -> DataFile | None:
+    def get(self, path: str, backend: str = "yaml") -> DataFile | None:
+        """The data file at `path`, parsed as YAML or, for `json_data` levels, as JSON."""
         if path not in self._files:
-            full = self.root / path
-            self._files[path] = read_data_file(full, path, strict=self.strict) if full.is_file() else None
+            full = resolve_inside(self.root, path) if (self.root / path).is_file() else None
+            read = read_json_data if backend == "json" else read_data_file
+            self._files[path] = read(full, path, strict=self.strict) if full else None
         return self._files[path]
 
     @property
@@ -83,16 +93,30 @@ class Hiera:
         self.root = root
         self.config = config or load_hiera_config(root)
         self.store: DataBackend = backend or DataStore(root, strict=strict)
+        self.modules = ModuleLayers(root)
 
     def context(self, facts: Mapping[str, Any]) -> LookupContext:
         return LookupContext(self, facts)
 
 
 def scope_of(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-scope variables: every fact by name, plus `facts` and `trusted` as Puppet has them."""
-    hostname = facts.get("hostname", "")
-    trusted = {"certname": facts.get("fqdn", hostname), "hostname": hostname, "authenticated": "local"}
-    return {**facts, "facts": dict(facts), "trusted": trusted}
+    """Top-scope variables: every fact by name, `facts` (with `clientcert`), and Puppet's node variables
+    (`clientcert`, `trusted`, `environment`)."""
+    node = node_variables(facts)
+    with_cert = {**facts, "clientcert": node["clientcert"]}
+    return {**with_cert, "facts": with_cert, **node}
+
+
+def _foreign_keys(module: str, layer: Layer) -> list[str]:
+    """Keys of a module's data outside its namespace: Puppet ignores them with a warning, and so does tend."""
+    prefix = f"{module}::"
+    return [
+        f"{datafile.path}: key '{key}' is not in module {module}'s namespace ({prefix}...) and is ignored"
+        for _, datafile in layer
+        if datafile is not None
+        for key in datafile.data
+        if key != LOOKUP_OPTIONS and not str(key).startswith(prefix)
+    ]
 
 
 class LookupContext:
@@ -103,10 +127,12 @@ class LookupContext:
         self.facts = facts
         self.scope = scope_of(facts)
         self.interpolator = Interpolator(self.scope, self._nested_lookup)
-        self._locations: list[tuple[DataLocation, DataFile | None]] | None = None
+        self._locations: Layer | None = None
+        self._modules: dict[str, Layer] = {}
         self._values: dict[tuple[str, str], Any] = {}
-        self._merge_cache: dict[str, tuple[MergeOptions, str]] = {}
-        self._options: tuple[dict[str, tuple[Any, Source]], list[tuple[re.Pattern, Any, Source]]] | None = None
+        self._key_options: dict[str, KeyOptions] = {}
+        self._options: dict[str | None, OptionsTable] = {}
+        self._warnings: list[str] = []
         self._collectors: list[list[Source]] = []
         self._traces: list[LookupTrace] = []  # the lookups being explained, innermost last
         self.last_trace: LookupTrace | None = None
@@ -114,16 +140,34 @@ class LookupContext:
         self.missing: set[str] = set()
 
     @property
-    def locations(self) -> list[tuple[DataLocation, DataFile | None]]:
+    def locations(self) -> Layer:
+        """The environment layer: every candidate data file of hiera.yaml's hierarchy, for this host."""
         if self._locations is None:
-            found = resolve_levels(self.hiera.config.levels, self.hiera.root, self.scope)
-            self._locations = [(loc, self.hiera.store.get(loc.path)) for loc in found]
+            self._locations = self._read(self.hiera.config.levels)
         return self._locations
+
+    def module_locations(self, name: str | None) -> Layer:
+        """Module `name`'s layer for this host (empty when it has no data), its foreign keys warned about."""
+        if name is None:
+            return []
+        if name not in self._modules:
+            config = self.hiera.modules.config(name)
+            layer = self._read(config.levels) if config is not None else []
+            self._warnings.extend(_foreign_keys(name, layer))
+            self._modules[name] = layer
+        return self._modules[name]
+
+    def _read(self, levels: tuple[Level, ...]) -> Layer:
+        backends = {level.name: level.backend for level in levels}
+        found = resolve_levels(levels, self.hiera.root, self.scope)
+        return [(loc, self.hiera.store.get(loc.path, backends[loc.level])) for loc in found]
 
     @property
     def warnings(self) -> list[str]:
-        """The warnings of the data files this host's lookups have read so far."""
-        return [warning for _, file in self._locations or () if file for warning in file.warnings]
+        """The warnings of the data files this host's lookups have read so far, modules included."""
+        layers = [self._locations or [], *self._modules.values()]
+        files = [file for layer in layers for _, file in layer if file]
+        return [*self.hiera.modules.warnings, *self._warnings, *(w for file in files for w in file.warnings)]
 
     def lookup(self, key: str, merge: Any = None, *, trace: bool = False) -> Found:
         """Find `key`; raises NotFound. With trace=True the last trace is in `self.last_trace`."""
@@ -158,7 +202,10 @@ class LookupContext:
         root = str(segments[0])
         if root == LOOKUP_OPTIONS:  # Hiera's own key, not data: it never answers a lookup
             return MISSING
-        options, origin = self._merge_options(root, merge)
+        configured = self._options_of(root)
+        options, origin = (
+            (MergeOptions.parse(merge), "explicit") if merge is not None else (configured.merge, configured.origin)
+        )
         record = LookupTrace(key, options.to_json(), origin) if trace else None
         if record is not None:
             if self._traces:
@@ -167,11 +214,13 @@ class LookupContext:
                 self.last_trace = record
             self._traces.append(record)
         try:
-            found, sources = self._search(root, options, record)
+            found, sources = self._search(root, options, record, configured.sensitive)
             value = MISSING
             if found:
                 merged = merge_found(found, options)
                 value = dig(merged, segments[1:], key)
+                if configured.sensitive and value is not MISSING:
+                    value = SensitiveValue(value, sources[0].file, root)
         except TendError as error:
             if record is not None:
                 record.error = str(error)
@@ -185,13 +234,20 @@ class LookupContext:
             record.found, record.value = value is not MISSING, None if value is MISSING else value
         return value
 
-    def _search(self, root: str, options: MergeOptions, record: LookupTrace | None) -> tuple[list, list]:
+    def _search(
+        self, root: str, options: MergeOptions, record: LookupTrace | None, sensitive: bool
+    ) -> tuple[list, list]:
+        """The environment layer, then the module layer of `root`'s namespace."""
         found: list[Any] = []
         sources: list[Source] = []
         level_trace: LevelTrace | None = None
-        for location, datafile in self.locations:
-            if record is not None and (level_trace is None or level_trace.name != location.level):
-                level_trace = LevelTrace(location.level)
+        module = module_of(root)
+        layers = [(None, self.locations), (module, self.module_locations(module))]
+        for layer, location, datafile in ((m, loc, f) for m, locs in layers for loc, f in locs):
+            if record is not None and (
+                level_trace is None or (level_trace.name, level_trace.module) != (location.level, layer)
+            ):
+                level_trace = LevelTrace(location.level, module=layer)
                 record.levels.append(level_trace)
             if datafile is None or root not in datafile.data:
                 if level_trace is not None:
@@ -203,7 +259,8 @@ class LookupContext:
             found.append(value)
             sources.append(Source(location.level, datafile.path, line, root))
             if level_trace is not None:
-                level_trace.paths.append(PathTrace(location.original, location.path, "found", value, line))
+                shown = SensitiveValue(value, datafile.path, root) if sensitive else value
+                level_trace.paths.append(PathTrace(location.original, location.path, "found", shown, line))
             if options.strategy is Strategy.FIRST:
                 break
         return found, sources
@@ -226,58 +283,23 @@ class LookupContext:
         self._values[cache_key] = value
         return value
 
-    def _merge_options(self, root: str, merge: Any) -> tuple[MergeOptions, str]:
-        if merge is not None:
-            return MergeOptions.parse(merge), "explicit"
-        cached = self._merge_cache.get(root)
-        if cached is None:
-            cached = self._merge_cache[root] = self._configured_merge(root)
-        return cached
+    def _options_of(self, root: str) -> KeyOptions:
+        """What lookup_options say for `root` (the same for every lookup of this host)."""
+        if root not in self._key_options:
+            table = self._options_table(module_of(root))
+            self._key_options[root] = key_options(table, root, self.interpolator.interpolate)
+        return self._key_options[root]
 
-    def _configured_merge(self, root: str) -> tuple[MergeOptions, str]:
-        """The merge lookup_options give `root` (the same for every lookup of this host)."""
-        exact, patterns = self._lookup_options()
-        if root in exact:
-            spec, source = exact[root]
-        else:
-            match = next(((spec, src) for regex, spec, src in patterns if regex.search(root)), None)
-            if match is None:
-                return MergeOptions(), "default"
-            spec, source = match
-        where = Location(source.file, source.line)
-        if not isinstance(spec, dict):
-            raise DataError(f"lookup_options for '{root}' must be a hash", location=where, subject=LOOKUP_OPTIONS)
-        if "merge" not in spec:
-            return MergeOptions(), "default"
-        try:
-            return MergeOptions.parse(self.interpolator.interpolate(spec["merge"])), f"lookup_options in {where}"
-        except MergeError as error:
-            raise DataError(error.message, location=where, subject=f"lookup_options for '{root}'") from None
+    def _options_table(self, module: str | None) -> OptionsTable:
+        """The lookup_options of the environment, over those of `module`'s own layer."""
+        if module not in self._options:
+            environment = (file for _, file in self.locations)
+            layer = self.module_locations(module)
+            own = (module, [file for _, file in layer]) if module is not None and layer else None
+            self._options[module] = collect_options(environment, own)
+        return self._options[module]
 
-    def _lookup_options(self) -> tuple[dict[str, tuple[Any, Source]], list[tuple[re.Pattern, Any, Source]]]:
-        """lookup_options of every level, hash-merged: for each key the highest level's options win."""
-        if self._options is not None:
-            return self._options
-        merged: dict[str, tuple[Any, Source]] = {}
-        for location, datafile in reversed(self.locations):
-            if datafile is None or LOOKUP_OPTIONS not in datafile.data:
-                continue
-            options = datafile.data[LOOKUP_OPTIONS]
-            source = Source(location.level, datafile.path, datafile.line_of(LOOKUP_OPTIONS), LOOKUP_OPTIONS)
-            if not isinstance(options, dict):
-                where = Location(datafile.path, source.line)
-                raise DataError("value of lookup_options must be a hash", location=where)
-            for key, spec in options.items():
-                merged.pop(str(key), None)  # a higher level's entry replaces the lower's, at the end (Ruby)
-                merged[str(key)] = (spec, source)
-        exact = {k: v for k, v in merged.items() if not k.startswith("^")}
-        patterns = []
-        for key, (spec, source) in merged.items():
-            if key.startswith("^"):
-                try:
-                    patterns.append((re.compile(key), spec, source))
-                except re.error as error:
-                    where = Location(source.file, source.line)
-                    raise DataError(f"invalid regular expression {key!r}: {error}", location=where) from None
-        self._options = (exact, patterns)
-        return self._options
+    def options_for(self, key: str) -> dict[str, Any]:
+        """The lookup_options entry that applies to root key `key` for this host ({} when none or not a hash)."""
+        found = self._options_table(module_of(key)).spec_for(key)
+        return found[0] if found is not None and isinstance(found[0], dict) else {}

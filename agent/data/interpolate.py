@@ -1,19 +1,28 @@
-"""Hiera's `%{...}` interpolation: scope variables, lookup/hiera/alias/literal/scope methods, recursion."""
+"""Hiera's `%{...}` interpolation: scope variables, lookup/hiera/alias/literal/scope methods, recursion.
+
+Hostile data is bounded: lookups nest at most MAX_DEPTH deep (a 3000-long chain would exhaust Python's
+stack), and no interpolated string may grow past MAX_INTERPOLATED characters (a doubling chain reaches
+gigabytes in 30 steps); each is a one-line InterpolationError.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from agent.data.dotted_keys import MISSING, dig, split_key
 from agent.data.encrypted import EncryptedValue
+from agent.data.sensitive import SensitiveValue
 from agent.errors import DataError, InterpolationError
 
 _EXPRESSION = re.compile(r"%\{([^}]*)\}")
 _METHOD = re.compile(r"^(\w+)\((?:\"([^\"]+)\"|'([^']+)')\)$")
 _EMPTY = frozenset(["", "::", '""', "''", '"::"', "'::'"])
 _METHODS = frozenset(["lookup", "hiera", "alias", "literal", "scope"])
+MAX_DEPTH = 32  # nested interpolations; real hierarchies use a handful
+MAX_INTERPOLATED = 1024 * 1024  # characters of one interpolated string
 
 # Looks a key up for %{lookup('k')}: returns the value, or MISSING when not found.
 LookupFunction = Callable[[str], Any]
@@ -75,17 +84,19 @@ class Interpolator:
                     raise InterpolationError(
                         "'alias' interpolation is only permitted if the expression is equal to the entire string"
                     )
-                return self.guard(key, lambda k=key: self._resolve("alias", k))
+                return self.guard(key, partial(self._resolve, "alias", key))
             if method == "literal":
                 pieces.append(key)
                 continue
             name = f"scope:{key}" if method == "scope" else key
             try:
-                value = self.guard(name, lambda m=method, k=key: self.interpolate(self._resolve(m, k)))
+                value = self.guard(name, partial(self._interpolated, method, key))
             except _SyntaxError:
                 raise InterpolationError(f"Syntax error in string: {subject}") from None
             pieces.append(to_text(value, expression))
+            _check_size(sum(map(len, pieces)), expression)
         pieces.append(subject[position:])
+        _check_size(sum(map(len, pieces)), subject[:40])
         return "".join(pieces)
 
     def _parse(self, expression: str) -> tuple[str, str]:
@@ -103,6 +114,10 @@ class Interpolator:
         """Run `compute` for `key`, refusing a key that is already being resolved (a cycle)."""
         if key in self._active:
             raise InterpolationError(f"Recursive lookup detected in [{', '.join(self._active)}]")
+        if len(self._active) >= MAX_DEPTH:
+            raise InterpolationError(
+                f"interpolation nested deeper than {MAX_DEPTH} lookups ({self._active[0]} -> … -> {key})"
+            )
         self._active.append(key)
         try:
             return compute()
@@ -116,6 +131,9 @@ class Interpolator:
         value = self.lookup(key)
         return "" if value is MISSING else value
 
+    def _interpolated(self, method: str, key: str) -> Any:
+        return self.interpolate(self._resolve(method, key))
+
     def scope_value(self, expression: str) -> Any:
         name = expression[2:] if expression.startswith("::") else expression
         try:
@@ -123,7 +141,7 @@ class Interpolator:
         except DataError:
             raise _SyntaxError(f"Syntax error in string: %{{{expression}}}") from None
         root = segments[0]
-        if root not in self.scope:
+        if not isinstance(root, str) or root not in self.scope:
             if self.strict:
                 raise InterpolationError(f"Unknown variable: '{root}' (in %{{{expression}}})")
             return ""
@@ -134,6 +152,13 @@ class Interpolator:
         return None if value is MISSING else value
 
 
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_INTERPOLATED:
+        raise InterpolationError(
+            f"interpolating {what!r} builds a string of {size:,} characters, over the limit of {MAX_INTERPOLATED:,}"
+        )
+
+
 def to_text(value: Any, expression: str) -> str:
     """A value as Ruby's to_s would print it inside an interpolated string."""
     if isinstance(value, str):
@@ -142,6 +167,11 @@ def to_text(value: Any, expression: str) -> str:
         raise InterpolationError(
             f"%{{{expression}}} is an encrypted value ({value.file}) and cannot be interpolated into a "
             "string; use %{alias(...)} for the whole value, or look it up in a manifest or template"
+        )
+    if isinstance(value, SensitiveValue):
+        raise InterpolationError(
+            f"%{{{expression}}} is marked Sensitive (convert_to in lookup_options) and cannot be interpolated "
+            "into a string; use %{alias(...)} for the whole value"
         )
     if value is None:
         return ""

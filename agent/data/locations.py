@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.data.config import Level
+from agent.data.config import Level, leaves_repository
 from agent.data.interpolate import Interpolator
-from agent.errors import InterpolationError
+from agent.data.repo_paths import inside_repository
+from agent.errors import ConfigError, DataError, InterpolationError
+from agent.location import Location
 
 _BRACES = re.compile(r"\{([^{}]*)\}")
 
@@ -46,15 +48,15 @@ def _level_locations(level: Level, root: Path, interpolator: Interpolator) -> It
         variable, element, template = level.mapped
         for value in _scope_values(interpolator, variable):
             scoped = Interpolator({**interpolator.scope, element: value}, None, strict=False)
-            yield _location(level.name, datadir, template, scoped.interpolate(template))
+            yield _location(level, datadir, template, scoped.interpolate(template))
         return
     for pattern in level.patterns:
         relative = interpolator.interpolate(pattern)
         if level.kind in ("glob", "globs"):
             for match in ruby_glob(root / datadir, relative):
-                yield _location(level.name, datadir, pattern, match)
+                yield _location(level, datadir, pattern, match)
         else:
-            yield _location(level.name, datadir, pattern, relative)
+            yield _location(level, datadir, pattern, relative)
 
 
 def _scope_values(interpolator: Interpolator, variable: str) -> list[Any]:
@@ -67,8 +69,26 @@ def _scope_values(interpolator: Interpolator, variable: str) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _location(level: str, datadir: str, original: str, relative: str) -> DataLocation:
-    return DataLocation(level, original, os.path.normpath(os.path.join(datadir, relative)))
+def _location(level: Level, datadir: str, original: str, relative: str) -> DataLocation:
+    """The candidate file, refused when facts (a host name of `../..`, say) take it out of the repository."""
+    path = os.path.join(datadir, relative)
+    if leaves_repository(path):
+        raise ConfigError(
+            f"hierarchy entry '{level.name}': {original!r} resolves to {path!r}, outside the repository "
+            "(data must lie inside it)",
+            location=level.location,
+        )
+    return DataLocation(level.name, original, os.path.normpath(path))
+
+
+def resolve_inside(root: Path, path: str) -> Path:
+    """`root/path` after symlinks; DataError naming `path` when a link takes it out of the repository."""
+    full = (root / path).resolve()
+    if not inside_repository(full, root):
+        raise DataError(
+            "a symlink takes this data file outside the repository (data must lie inside it)", location=Location(path)
+        )
+    return full
 
 
 def ruby_glob(datadir: Path, pattern: str) -> list[str]:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.facts.node import NODE_KEYS
 from agent.facts.overlay import overlay
 
 
@@ -27,8 +28,8 @@ def gather_facts(
     """
     facts = overlay(system, local)
     facts = overlay(facts, config_facts(config))
-    if host is not None:
-        facts = overlay(facts, host_layer(host, inventory or {}))
+    if host is not None:  # node variables come from the inventory alone (certname, trusted_extensions)
+        facts = overlay({k: v for k, v in facts.items() if k not in NODE_KEYS}, host_layer(host, inventory or {}))
     elif inventory:
         facts = overlay(facts, inventory)
     return overlay(facts, overrides or {})

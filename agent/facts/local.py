@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from agent.errors import FactsError
@@ -16,8 +17,11 @@ FACTS_DIR = Path("/etc/tend/facts.d")
 _KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
 
 
-def load_local_facts(facts_file: Path = FACTS_FILE, facts_dir: Path = FACTS_DIR) -> dict:
-    """Return the facts of `facts_file`, then of each `*.yaml` in `facts_dir` by name, deep-merged.
+def load_local_facts(
+    facts_file: Path = FACTS_FILE, facts_dir: Path = FACTS_DIR, warn: Callable[[str], None] | None = None
+) -> dict:
+    """Return the facts of `facts_file`, then of each `*.yaml` in `facts_dir` by name, then (given `warn`, which
+    takes their failures) of the executables there, deep-merged.
 
     A later file overrides the keys of an earlier one; missing files and a missing
     directory give no facts. A file that is not YAML, whose top level is not a
@@ -26,6 +30,10 @@ def load_local_facts(facts_file: Path = FACTS_FILE, facts_dir: Path = FACTS_DIR)
     facts: dict = {}
     for path in [facts_file, *_dir_files(facts_dir)]:
         facts = overlay(facts, load_facts_file(path))
+    if warn is not None:
+        from agent.facts.external import executable_facts  # not the other way: it parses YAML with this module
+
+        facts = overlay(facts, executable_facts(facts_dir, warn))
     return facts
 
 

@@ -100,7 +100,7 @@ def _family(ident: str, id_like: str) -> str | None:
 
 def _release(ident: str, version_id: str | None, debian_version: str | None) -> dict:
     if not version_id:
-        return {"full": None, "major": None}
+        return {"full": None, "major": None, "minor": None}
     full = version_id
     if ident == "debian" and debian_version:
         point = debian_version.strip()
@@ -108,4 +108,5 @@ def _release(ident: str, version_id: str | None, debian_version: str | None) -> 
             full = point
     # As in Facter, an Ubuntu release's major version is its year and month.
     parts = 2 if ident == "ubuntu" else 1
-    return {"full": full, "major": ".".join(full.split(".")[:parts])}
+    numbers = full.split(".")
+    return {"full": full, "major": ".".join(numbers[:parts]), "minor": numbers[parts] if len(numbers) > parts else None}

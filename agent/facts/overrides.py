@@ -29,10 +29,10 @@ def parse_fact_override(item: str) -> dict:
     path = key.strip().split(".")
     if not all(path):
         raise FactsError(f"--fact '{item}': the key must be a name or dotted names, e.g. os.family=Debian")
-    value: Any = _parse_value(item, raw)
-    for name in reversed(path):
-        value = {name: value}
-    return value
+    nested: dict[str, Any] = {path[-1]: _parse_value(item, raw)}
+    for name in reversed(path[:-1]):
+        nested = {name: nested}
+    return nested
 
 
 def _parse_value(item: str, raw: str) -> Any:

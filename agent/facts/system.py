@@ -10,6 +10,7 @@ from pathlib import Path
 
 import agent
 from agent.errors import FactsError
+from agent.facts.machine import machine_facts
 from agent.facts.networking import read_networking
 from agent.facts.os_release import os_facts, parse_os_release
 from agent.location import Location
@@ -48,6 +49,7 @@ def system_facts(
         "networking": read_networking(),
         "python": {"version": platform.python_version()},
         "tend": {"version": agent.__version__},
+        **machine_facts(),
     }
 
 

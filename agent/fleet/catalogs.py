@@ -46,7 +46,10 @@ def default_cache_dir() -> Path:
 def plain(value: Any) -> Any:
     """A compiled value as JSON: a secret as its placeholder, bytes as text (or a note when binary)."""
     if isinstance(value, Secret):
-        return placeholder(value.file, value.key).reveal()
+        # This compile decrypts nothing: a Secret here is a placeholder, or text a template built around
+        # one (taint keeps it a Secret), which a diff must show. Anything else shows as its placeholder.
+        shown = placeholder(value.file, value.key).reveal()
+        return value.reveal() if shown in value.reveal() else shown
     if isinstance(value, bytes):
         try:
             return value.decode("utf-8")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.data.encrypted import EncryptedValue
-from agent.data.hiera import Hiera
+from agent.data.hiera import Hiera, LookupContext
+from agent.data.readable import readable_files
 from agent.errors import SecretError, TendError
 from agent.facts import system_facts
 from agent.location import Location
@@ -26,6 +27,7 @@ class Usage:
 
     inventory: Inventory
     by_host: dict[str, frozenset[tuple[str, str]]]
+    contexts: dict[str, LookupContext] = field(default_factory=dict)  # each host's lookups, for its options
 
     def users(self, file: str, key: str) -> list[str]:
         return sorted(host for host, used in self.by_host.items() if (file, key) in used)
@@ -45,6 +47,7 @@ def derive_usage(root: Path, hiera: Hiera, *, facts: dict[str, Any] | None = Non
     compiler = Compiler(root, hiera, secrets=lambda value: placeholder(value.file, value.key), tolerant=True)
     machine = system_facts() if facts is None else facts
     by_host: dict[str, frozenset[tuple[str, str]]] = {}
+    contexts: dict[str, LookupContext] = {}
     for host in sorted(inventory.hosts):
         host_facts = inventory.host_facts(host, machine)
         try:
@@ -53,7 +56,8 @@ def derive_usage(root: Path, hiera: Hiera, *, facts: dict[str, Any] | None = Non
             error.message = f"cannot derive who reads secrets: host {host} does not compile: {error.message}"
             raise
         by_host[host] = frozenset(context.used)
-    return Usage(inventory, by_host)
+        contexts[host] = context
+    return Usage(inventory, by_host, contexts)
 
 
 def encryption_key(principal: Principal) -> str:
@@ -82,9 +86,11 @@ def principals_for(names: list[str], usage: Usage, keys: RepoKeys, what: str) ->
 
 
 def data_files(root: Path, hiera: Hiera) -> list[str]:
-    """Every data file under the hierarchy's datadirs, repository-relative, sorted."""
-    found: set[str] = set()
-    for datadir in sorted({level.datadir for level in hiera.config.levels}):
+    """Every data file under the hierarchy's datadirs, and every file a level can read whatever its
+    extension (`.eyaml`), the modules' data included; repository-relative, sorted."""
+    configs = [hiera.config, *(c for name in hiera.modules.names() if (c := hiera.modules.config(name)))]
+    found: set[str] = set(readable_files(root, configs))
+    for datadir in sorted({level.datadir for config in configs for level in config.levels}):
         base = root / datadir
         if base.is_dir():
             found.update(str(p.relative_to(root)) for p in base.rglob("*") if p.suffix in DATA_SUFFIXES and p.is_file())
@@ -94,7 +100,7 @@ def data_files(root: Path, hiera: Hiera) -> list[str]:
 def encrypted_values(root: Path, hiera: Hiera) -> Iterator[EncryptedValue]:
     """Every ENC[...] value of the data, at any depth, in file order."""
     for path in data_files(root, hiera):
-        datafile = hiera.store.get(path)
+        datafile = hiera.store.get(path, "json" if path.endswith(".json") else "yaml")
         if datafile is not None:
             yield from _walk(datafile.data)
 

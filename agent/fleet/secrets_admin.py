@@ -56,9 +56,11 @@ class SecretsAdmin:
     def data_file(self, file: str) -> str:
         """A repository-relative data file inside one of the hierarchy's datadirs."""
         path = PurePosixPath(file)
-        if path.is_absolute() or ".." in path.parts or path.suffix not in (".yaml", ".yml"):
+        if path.is_absolute() or ".." in path.parts or path.suffix not in (".yaml", ".yml", ".eyaml"):
             raise SecretError(f"{file}: give a YAML data file relative to the repository, like hieradata/common.yaml")
-        datadirs = sorted({level.datadir for level in self.hiera.config.levels})
+        modules = (self.hiera.modules.config(name) for name in self.hiera.modules.names())
+        configs = [self.hiera.config, *(config for config in modules if config is not None)]
+        datadirs = sorted({level.datadir for config in configs for level in config.levels})
         if not any(path.is_relative_to(d) for d in datadirs):
             raise SecretError(f"{file} is in no datadir of hiera.yaml ({', '.join(datadirs)})")
         return str(path)

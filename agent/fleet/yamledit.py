@@ -65,7 +65,8 @@ def replace_scalars(text: str, source: str, replacements: dict[tuple[int, int], 
         for _, value in root.value:
             walk(value, True)
     for node, new, top in sorted(spans, key=lambda s: s[0].start_mark.index, reverse=True):
-        text = _splice(text, node, block_value(_pieces(new)) if top else f'"{new}"')
+        block = top and not source.endswith(".json")  # JSON has no folded blocks
+        text = _splice(text, node, block_value(_pieces(new)) if block else f'"{new}"')
     return text
 
 

@@ -27,7 +27,7 @@ _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 StringHook = Callable[[str, int, int], Any]
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):  # type: ignore[misc]  # _Base is libyaml's loader when there is one: chosen at run time
     """The safe loader; a hook, when given, turns string scalars into other values (encrypted ones)."""
 
     strings: StringHook | None = None
@@ -205,11 +205,13 @@ def _alias_inside(loader: _Loader, node: yaml.Node) -> int | None:
     node and keeps no place of its own, so the text is read again as events (only for this refusal)."""
     anchor = None
     for event in yaml.parse(loader.source_text, Loader=type(loader)):
-        index = event.start_mark.index
-        if anchor is None and index == node.start_mark.index and getattr(event, "anchor", None):
+        mark = event.start_mark
+        assert mark is not None, "the parser marks every event"
+        index = mark.index
+        if anchor is None and index == node.start_mark.index and isinstance(event, yaml.NodeEvent) and event.anchor:
             anchor = event.anchor
         elif anchor and isinstance(event, yaml.AliasEvent) and event.anchor == anchor and index > node.start_mark.index:
-            return event.start_mark.line + 1
+            return mark.line + 1
     return None
 
 

@@ -37,6 +37,8 @@ class CheckDeclaration:
 
 @dataclass(frozen=True, slots=True)
 class ClassDefinition:
+    """A class, or with `define` a define (a reusable component instantiated as `- <name>: <title>`)."""
+
     name: str
     location: Location
     parameters: dict[str, Any]
@@ -44,3 +46,4 @@ class ClassDefinition:
     includes: tuple[tuple[str, Location], ...]
     resources: tuple[Declaration, ...]
     checks: tuple[CheckDeclaration, ...]
+    define: bool = False

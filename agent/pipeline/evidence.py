@@ -87,11 +87,11 @@ class ReportsDirectory:
 
 def from_report(host: str, report: Mapping[str, Any], source: str) -> HostEvidence:
     """A report (§7.6, §8.20) read as evidence; `host` is the inventory name the directory gives it."""
-    bundle = report.get("bundle") if isinstance(report.get("bundle"), dict) else {}
+    bundle: Mapping[str, Any] = report["bundle"] if isinstance(report.get("bundle"), dict) else {}
     resources = [r for r in report.get("resources") or [] if isinstance(r, dict)]
     checks = [c for c in report.get("checks") or [] if isinstance(c, dict)]
     status = report.get("status")
-    refused = bundle.get("refused") if isinstance(bundle.get("refused"), dict) else {}
+    refused: Mapping[str, Any] = bundle["refused"] if isinstance(bundle.get("refused"), dict) else {}
     return HostEvidence(
         host=host,
         last_run=_moment(report.get("finished") or report.get("started"), source),

@@ -62,7 +62,7 @@ def fleet_rows(
         found = evidence.get(host) or HostEvidence(host)
         released = None
         if pipeline is not None and releases is not None and found.commit:
-            if stage in pipeline.after:
+            if isinstance(stage, str) and stage in pipeline.after:
                 if stage not in targets:
                     targets[stage] = releases.target(stage, pipeline)
                 released = found.commit == targets[stage]

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from agent.errors import HostError
 from agent.providers.apt import Apt
 from agent.providers.base_service import BaseService
+from agent.providers.edit_buffer import EditBuffer
 from agent.providers.options import Note, ProviderOptions
 from agent.providers.sysctld import SysctlD
 from agent.providers.systemd import Systemd
@@ -39,6 +40,10 @@ CANDIDATES: dict[str, tuple[ProviderClass, ...]] = {
     "user": (Useradd,),
     "group": (Groupadd,),
     "sysctl": (SysctlD,),
+    # One buffer for every partial edit: edits of one path chain through it, whatever their type.
+    "line": (EditBuffer,),
+    "block": (EditBuffer,),
+    "ini": (EditBuffer,),
 }
 
 

@@ -15,24 +15,34 @@ from __future__ import annotations
 
 import json
 import shlex
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError, HostError
 from agent.providers import apt_sources
-from agent.providers.apt_output import NO_POLICY, DpkgPackage, Policy, failure, parse_dpkg_status, parse_policy
+from agent.providers.apt_output import (
+    NO_POLICY,
+    DpkgPackage,
+    Policy,
+    failure,
+    is_locked,
+    parse_dpkg_status,
+    parse_policy,
+)
 from agent.providers.apt_sources import SourceFiles
 from agent.providers.debconf import Answer, preseed
 from agent.providers.options import Note, ProviderOptions
 from agent.providers.packages import PackageState
-from agent.system import CommandResult, Host
+from agent.system import CommandResult, Host, files
 from agent.system.commands import DEFAULT_ENV
 
 __all__ = ["Apt", "DpkgPackage", "Policy", "configured_options", "parse_dpkg_status", "parse_policy"]
 
 STATUS_FILE = "/var/lib/dpkg/status"
 LOCK_TIMEOUT_S = 300
+LOCK_POLL_S = 0.25
 APT_TIMEOUT_S = 3600.0
 ENV = {**DEFAULT_ENV, "DEBIAN_FRONTEND": "noninteractive", "APT_LISTCHANGES_FRONTEND": "none"}
 # Keep the conffiles an admin changed; take the package's own where nobody did.
@@ -203,7 +213,7 @@ class Apt:
         if not names:
             return
         try:
-            result = self._apt("apt-mark", "hold" if hold else "unhold", "--", *names)
+            result = self._apt_mark("hold" if hold else "unhold", "--", *names)
         finally:
             self._packages = None
         if not result.ok:
@@ -259,10 +269,11 @@ class Apt:
         return (folder / STAMP_FILE if folder else None), " ".join([str(self.system.root.path), *self.extra])
 
     def _stamps(self, path: Path) -> dict[str, float]:
-        if self.system.read_state(path) is None:
+        # tend's own record lives in the state directory, outside any --root: not a host path.
+        if files.read_state(path) is None:
             return {}
         try:
-            data = json.loads(self.system.read_bytes(path))
+            data = json.loads(files.read_bytes(path))
         except ValueError:
             return {}  # a damaged record costs one update, never the run
         return data if isinstance(data, dict) else {}
@@ -274,14 +285,14 @@ class Apt:
 
     def _record_update(self, when: float | None) -> None:
         path, key = self._stamp()
-        if path is None or self.options.noop or self.system.read_state(path.parent) is None:
+        if path is None or self.options.noop or files.read_state(path.parent) is None:
             return
         stamps = self._stamps(path)
         if when is None:
             stamps.pop(key, None)
         else:
             stamps[key] = when
-        self.system.write_atomic(path, json.dumps(stamps, sort_keys=True).encode(), mode=0o600)
+        files.write_atomic(path, json.dumps(stamps, sort_keys=True).encode(), mode=0o600)
 
     # --- commands ------------------------------------------------------------------------------------
 
@@ -303,6 +314,20 @@ class Apt:
             found = parse_policy(result.stdout.decode(errors="replace"))
             self._policies.update({name: found.get(name, NO_POLICY) for name in asking})
         return {name: self._policies[name] for name in names}
+
+    def _apt_mark(self, *args: str) -> CommandResult:
+        """apt-mark, waiting for the dpkg lock as apt-get does: apt-mark runs dpkg --set-selections,
+        which fails at once while another process holds the lock, whatever DPkg::Lock::Timeout says."""
+        try:
+            wait = float(self.lock_timeout())
+        except ValueError:
+            wait = LOCK_TIMEOUT_S
+        deadline = time.monotonic() + wait
+        while True:
+            result = self._apt("apt-mark", *args)
+            if result.ok or not is_locked(result) or time.monotonic() >= deadline or self.options.stop():
+                return result
+            time.sleep(LOCK_POLL_S)
 
     def lock_timeout(self) -> str:
         """The lock wait in effect: the last DPkg::Lock::Timeout given (configured options come after ours)."""

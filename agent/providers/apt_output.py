@@ -102,12 +102,17 @@ def parse_policy(text: str) -> dict[str, Policy]:
     return found
 
 
+def is_locked(result: CommandResult) -> bool:
+    """Whether apt or dpkg failed because another process holds the dpkg lock."""
+    return any(marker in line for line in result.stderr.decode(errors="replace").splitlines() for marker in _LOCKED)
+
+
 def failure(result: CommandResult, waited: str) -> str:
     """Why an apt command failed, in apt's and dpkg's own words: its E: lines, its W: lines (a key
     apt lacks is a `NO_PUBKEY` warning there), and the last lines dpkg and the maintainer scripts
     wrote; or that the dpkg lock stayed taken for `waited` seconds."""
     stderr = result.stderr.decode(errors="replace").splitlines()
-    if any(marker in line for line in stderr for marker in _LOCKED):
+    if is_locked(result):
         return f"the dpkg database is locked by another process (waited {waited} s); the next run tries again"
     said = [line[3:] for line in stderr if line.startswith("E: ")][-3:]
     said += [line for line in stderr if line.startswith("W: ")][-3:]

@@ -100,5 +100,5 @@ def _text(system: Host, managed: str) -> str | None:
 def _backup(system: Host, path: Path) -> bool:
     if system.read_state(path) is None:
         return False
-    system.backup(system.read_bytes(path), sensitive=False)
+    system.backup(system.read_bytes(path))
     return True

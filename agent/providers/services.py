@@ -10,7 +10,11 @@ STOPPED = "stopped"
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """A service as its provider needs it. Commands are argv tuples; `timeout` bounds a start or a stop."""
+    """A service as its provider needs it. Commands are argv tuples; `timeout` bounds a start or a stop.
+
+    `start_timeout`: how long a systemd unit may take to finish starting; `settle`: how long after that
+    it must still be active.
+    """
 
     name: str
     unit: str  # the systemd unit: the name with `.service` added when it has no unit suffix
@@ -22,3 +26,5 @@ class ServiceSpec:
     pidfile: str | None = None
     timeout: float = 10.0
     reload: bool = False
+    start_timeout: float = 90.0
+    settle: float = 1.0

@@ -104,5 +104,5 @@ class SysctlD:
         """Put the file at `path` in the bucket; False when there is none."""
         if self.system.read_state(path) is None:
             return False
-        self.system.backup(self.system.read_bytes(path), sensitive=False)
+        self.system.backup(self.system.read_bytes(path))
         return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +10,14 @@ from typing import Any
 
 from agent.errors import ConfigError
 from agent.facts import gather_facts, inventory_facts
-from agent.formats import check_keys, read_yaml_file
+from agent.facts.node import CERTNAME, EXTENSIONS
+from agent.formats import Document, check_keys, read_yaml_file
 
 INVENTORY = "keys/inventory.yaml"
+# A host name becomes a path (keys/hosts/<name>.asc, nodes/%{facts.hostname}.yaml): DNS labels only.
+_LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*", re.IGNORECASE)
+HOST_NAME_RULE = "dot-separated labels of letters, digits, '-' and '_', each starting and ending with a letter or digit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +48,25 @@ def load_inventory(root: Path) -> Inventory:
     if not isinstance(hosts, dict):
         raise document.fail("'hosts' must be a hash of host names to facts", "hosts")
     for name, facts in hosts.items():
-        if not isinstance(name, str) or not (facts is None or isinstance(facts, dict)):
+        if not isinstance(name, str) or not HOST_NAME.fullmatch(name) or len(name) > 253:
+            raise document.fail(f"host {name!r}: not a host name ({HOST_NAME_RULE})", "hosts", name)
+        if not (facts is None or isinstance(facts, dict)):
             raise document.fail(f"host {name!r}: give its facts as a hash (role, environment, ...)", "hosts", name)
+        _check_node_keys(document, name, facts or {})
     admins = data.get("admins") or []
     if not isinstance(admins, list) or not all(isinstance(a, str) for a in admins):
         raise document.fail("'admins' must be a list of names", "admins")
     return Inventory({name: dict(facts or {}) for name, facts in hosts.items()}, tuple(admins))
+
+
+def _check_node_keys(document: Document, name: str, facts: dict[str, Any]) -> None:
+    """`certname` is a name, `trusted_extensions` a hash (like `{pp_role: web}`)."""
+    certname = facts.get(CERTNAME)
+    if certname is not None and not (isinstance(certname, str) and certname.strip()):
+        raise document.fail(
+            f"host {name!r}: certname must be a host name, like web1.example.com", "hosts", name, CERTNAME
+        )
+    if not isinstance(facts.get(EXTENSIONS, {}), dict):
+        raise document.fail(
+            f"host {name!r}: trusted_extensions must be a hash, like {{pp_role: web}}", "hosts", name, EXTENSIONS
+        )

@@ -16,6 +16,10 @@ class Status(StrEnum):
     WOULD_REFRESH = "would-refresh"
     FAILED = "failed"
     SKIPPED = "skipped"
+    WOULD_PURGE = "would-purge"  # a stray in a purged directory, in noop: a `file:<path>` entry of its own
+    DROPPED = "dropped"  # no longer declared, kept on the host
+    REMOVED = "removed"  # no longer declared and undone, or a stray of a purged directory removed
+    WOULD_REMOVE = "would-remove"
 
 
 class RunStatus(StrEnum):
@@ -25,6 +29,9 @@ class RunStatus(StrEnum):
 
 
 IN_SYNC = frozenset([Status.UNCHANGED, Status.CHANGED])
+_CHANGES = frozenset([Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH, Status.WOULD_PURGE])
+# A dropped resource (or a purged stray) changes the host only when something was removed.
+_UNDOING = frozenset([Status.REMOVED, Status.WOULD_REMOVE])
 
 
 def iso(moment: datetime) -> str:
@@ -47,8 +54,14 @@ class ResourceResult:
     duration_ms: float = 0.0
     error: str | None = None
     diff: str | None = None  # plan's unified diff; never for sensitive resources, not stored
+    instance: str | None = None  # the define instance it came from (`app::worker:billing`)
+
+    @property
+    def changed(self) -> bool:
+        return self.status in _CHANGES or (self.status in _UNDOING and bool(self.changes))
 
     def to_json(self) -> dict[str, Any]:
+        shown = {"instance": self.instance} if self.instance else {}
         return {
             "id": self.id,
             "status": str(self.status),
@@ -57,6 +70,7 @@ class ResourceResult:
             "drift": self.drift,
             "duration_ms": round(self.duration_ms, 3),
             "error": self.error,
+            **shown,
         }
 
 
@@ -86,7 +100,7 @@ class Report:
             return RunStatus.FAILED
         if self.checks_failed:
             return RunStatus.FAILED
-        if any(r.status is not Status.UNCHANGED and r.status is not Status.SKIPPED for r in self.resources):
+        if any(r.changed for r in self.resources):
             return RunStatus.CHANGED
         return RunStatus.UNCHANGED
 
@@ -101,7 +115,7 @@ class Report:
         )
         if not detailed:
             return 1 if failed else 0
-        changed = any(r.status in (Status.CHANGED, Status.WOULD_CHANGE, Status.WOULD_REFRESH) for r in self.resources)
+        changed = any(r.changed for r in self.resources)
         return (2 if changed else 0) | (4 if failed else 0)
 
     def to_json(self, detailed: bool = False) -> dict[str, Any]:

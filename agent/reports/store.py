@@ -1,4 +1,8 @@
-"""Reports on disk: reports/<run-id>.json and last_run.json under the state directory, oldest pruned."""
+"""Reports on disk: reports/<run-id>.json and last_run.json under the state directory, oldest pruned.
+
+last_run.json is the last full apply's (§8.1: fleet evidence reads it): noop, `--tags` and watch reports
+are stored beside it as <run-id>.json, never over it.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,7 @@ class ReportStore:
         data = json.dumps(report).encode() + b"\n"  # compact: the C encoder, and `tend report` shows it
         path = self.directory / f"{report['run_id']}.json"
         files.write_atomic(path, data, mode=0o600)
-        if full:
+        if full and report.get("mode") == "apply":
             files.write_atomic(self.directory / LAST_RUN, data, mode=0o600)
         self._prune()
         return path
@@ -48,8 +52,11 @@ class ReportStore:
         return sorted(p.stem for p in self.directory.glob("*.json") if p.name != LAST_RUN)
 
     def load(self, run_id: str) -> dict[str, Any]:
-        name = LAST_RUN if run_id == "last" else f"{run_id}.json"
-        return json.loads((self.directory / name).read_text())
+        path = self.directory / (LAST_RUN if run_id == "last" else f"{run_id}.json")
+        report = json.loads(path.read_text())
+        if not isinstance(report, dict):
+            raise ValueError(f"{path}: not a report (a JSON object)")
+        return report
 
     def _prune(self) -> None:
         for old in self.ids()[: -self.retention or None]:

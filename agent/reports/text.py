@@ -12,6 +12,10 @@ _COLOURS = {
     Status.WOULD_REFRESH: "33",
     Status.FAILED: "31",
     Status.SKIPPED: "35",
+    Status.WOULD_PURGE: "33",
+    Status.DROPPED: "36",
+    Status.REMOVED: "32",
+    Status.WOULD_REMOVE: "33",
 }
 
 
@@ -25,7 +29,7 @@ def resource_line(result: ResourceResult, colour: bool) -> str | None:
     line = f"{status:<14} {result.id}"
     if result.error:
         line += f": {result.error}"
-    elif result.changes:
+    elif result.changes and result.status is not Status.WOULD_PURGE:  # a stray's only change is that it goes
         props = ", ".join(str(c["property"]) for c in result.changes)
         line += f" ({props}{', sensitive' if result.sensitive else ''})"
     if result.drift:

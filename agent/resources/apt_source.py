@@ -49,6 +49,7 @@ def _digest(text: str | None) -> str | None:
 
 class AptSource(Resource[AptSourceProvider]):
     type_name: ClassVar[str] = "apt_source"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),
         "types": Attr((str, list), default="deb", secret_ok=False, check=_words),

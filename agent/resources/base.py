@@ -14,7 +14,8 @@ from agent.system import Host
 
 # Attributes every resource takes; the compiler handles them, the types never see them.
 RELATIONS = ("require", "before", "notify", "subscribe")
-META = (*RELATIONS, "tags", "loop", "when")
+META = (*RELATIONS, "tags", "loop", "when", "on_drop")
+ON_DROP = ("keep", "remove")
 
 P = TypeVar("P")
 
@@ -72,7 +73,10 @@ class Resource(Generic[P]):
     attributes and `implicit_requires` for what they need declared before them. They MAY
     override `desired` (computed values), set `refreshable` and implement `refresh` (what a notify
     does), implement `diff_text` (the unified diff `tend plan` shows) and `implicit_subscribes`
-    (declared resources whose change refreshes this one). The runner asks the registry
+    (declared resources whose change refreshes this one), `owned_paths` (what a purge keeps), and
+    `strays` with `purge` (what a purge removes). They MAY set `undoing` (the attributes that undo the
+    resource once it is dropped from the manifests; None: never undone) and `undo_keeps` (the
+    attributes the undoing resource needs from the declared one). The runner asks the registry
     (agent.providers.Providers) for the provider and passes it to `current`, `fix` and `refresh`;
     types without providers get None.
     """
@@ -81,6 +85,8 @@ class Resource(Generic[P]):
     attributes: ClassVar[Mapping[str, Attr]] = {}
     refreshable: ClassVar[bool] = False
     drift_detectable: ClassVar[bool] = True  # False: being out of sync is its normal state (an exec)
+    undoing: ClassVar[Mapping[str, Any] | None] = None
+    undo_keeps: ClassVar[tuple[str, ...]] = ("name", "path", "provider")
 
     title: str
     values: dict[str, Any]
@@ -90,6 +96,13 @@ class Resource(Generic[P]):
     tags: tuple[str, ...] = ()
     attribute_lines: Mapping[str, int] = field(default_factory=dict)
     tainted: frozenset[str] = frozenset()  # attributes whose value was computed from a secret
+    on_drop: str | None = None  # keep | remove once dropped from the manifests; None: as tend::remove_dropped says
+    within: tuple[tuple[str, Location], ...] = ()  # the define instances it came from, outermost first
+
+    @property
+    def instance(self) -> str | None:
+        """The define instance that declared it (`app::worker:billing`), None for a class's own resource."""
+        return self.within[-1][0] if self.within else None
 
     @property
     def id(self) -> str:
@@ -142,6 +155,22 @@ class Resource(Generic[P]):
     def validate(self) -> None:
         """Rules across attributes; raise self.fail(...)."""
 
+    def check_on_drop(self) -> None:
+        if self.on_drop is not None and self.on_drop not in ON_DROP:
+            raise self.fail(f"'on_drop' must be one of {', '.join(ON_DROP)}, not {self.on_drop!r}", "on_drop")
+
+    def undo(self) -> dict[str, Any] | None:
+        """The attributes of the resource that undoes this one once dropped, as the state records them:
+        only what undoing needs, never a value computed from a secret; None when it is never undone."""
+        if self.undoing is None:
+            return None
+        kept = {
+            name: self.values[name]
+            for name in self.undo_keeps
+            if self.values.get(name) is not None and name not in self.tainted and not holds_secret(self.values[name])
+        }
+        return {**kept, **self.undoing}
+
     def temp_dirs(self) -> list[str]:
         """Managed directories this resource writes temp files in (cleaned of a killed run's at the start)."""
         return []
@@ -155,8 +184,25 @@ class Resource(Generic[P]):
         return []
 
     def implicit_subscribes(self) -> list[str]:
-        """References of resources that, when declared, come before this one and refresh it when they change."""
+        """References of resources that, when declared, come before this one and refresh it when they change
+        (a `*` matches any run of characters: `file:/etc/x.d/*.conf`)."""
         return []
+
+    def owned_paths(self) -> list[str]:
+        """Host paths this resource owns: a purged directory keeps them (DESIGN §8.17)."""
+        return []
+
+    def declared_twice(self, other: Resource[Any]) -> ManifestError:
+        """The error for declaring again what `other` declares; a type MAY say how to tell them apart."""
+        return self.fail(f"declared twice: also at {other.location} ({other.id})")
+
+    def strays(self, system: Host) -> list[str]:
+        """Paths to purge that nothing declares (a purged directory's); the runner reports each as `file:<path>`."""
+        return []
+
+    def purge(self, system: Host, path: str) -> None:
+        """Remove one of `strays`, its content to the bucket."""
+        raise NotImplementedError
 
     @property
     def name(self) -> str:

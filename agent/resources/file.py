@@ -7,16 +7,20 @@ import hashlib
 import posixpath
 import re
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from agent.errors import HostError
+from agent.resources import file_tree
 from agent.resources.base import Attr, Change, Resource
 from agent.secrets.secret import Secret
 from agent.system import FileKind, FileState, Host
 
 _MODE = re.compile(r"^0?[0-7]{3,4}$")
+_CHECKSUM = re.compile(r"^sha256:[0-9a-f]{64}$")
+URL_SCHEMES = ("https://", "http://")
 DEFAULT_MODE = "0644"
 SENSITIVE_MODE = "0600"
 DIRECTORY_MODE = "0755"
@@ -34,8 +38,17 @@ def digest(data: bytes) -> str:
     return "{sha256}" + hashlib.sha256(data).hexdigest()
 
 
+def is_url(source: str | None) -> bool:
+    return source is not None and source.startswith(URL_SCHEMES)
+
+
+def _check_checksum(value: str) -> str | None:
+    return None if _CHECKSUM.match(value) else f"checksum {value!r} must be sha256:<64 lowercase hex digits>"
+
+
 class File(Resource[None]):
     type_name: ClassVar[str] = "file"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "path": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), choices=("file", "directory", "link", "absent", "present")),
@@ -48,7 +61,15 @@ class File(Resource[None]):
         "target": Attr((str,), secret_ok=False),
         "validate": Attr((str, list), secret_ok=False),
         "backup": Attr((bool,), default=True),
+        "checksum": Attr((str,), secret_ok=False, check=_check_checksum),
+        "replace": Attr((bool,), default=True),
+        "force": Attr((bool,), default=False),
+        "purge": Attr((bool,), default=False),
+        "ignore": Attr((str, list), secret_ok=False),
     }
+    # What a purge keeps: every path under it that the catalog owns, True for a directory to look inside
+    # (set by the compiler, agent/catalog/ownership.py).
+    keep: Mapping[str, bool] = MappingProxyType({})
 
     @property
     def path(self) -> str:
@@ -56,8 +77,8 @@ class File(Resource[None]):
 
     @property
     def ensure(self) -> str:
-        ensure = self.values.get("ensure")
-        if ensure in (None, "present"):
+        ensure: str | None = self.values.get("ensure")
+        if ensure is None or ensure == "present":
             return "link" if self.values.get("target") else "file"
         return ensure
 
@@ -75,12 +96,43 @@ class File(Resource[None]):
         has_content = [a for a in ("content", "template", "source") if self.values.get(a) is not None]
         if len(has_content) > 1:
             raise self.fail(f"give one of content, template, source (not {' and '.join(has_content)})")
-        if has_content and self.ensure != "file":
+        tree = has_content == ["source"] and self.ensure == "directory" and not self.url
+        if has_content and self.ensure != "file" and not tree:
             raise self.fail(f"'{has_content[0]}' needs ensure: file, not {self.ensure}")
+        self._validate_sources_and_purge()
         if (self.ensure == "link") != (self.values.get("target") is not None):
             raise self.fail("ensure: link and target go together")
         if self.values.get("validate") and "{path}" not in str(self.values["validate"]):
             raise self.fail("validate must name the file to check as {path}, like: nginx -t -c {path}", "validate")
+
+    def _validate_sources_and_purge(self) -> None:
+        """URL sources and their checksum, purge and ignore."""
+        if self.url and self.values.get("checksum") is None:
+            raise self.fail("a URL source needs checksum: sha256:<hex> (the checksum is what is trusted)", "source")
+        if self.values.get("checksum") is not None and not self.url:
+            raise self.fail("checksum goes with a URL source (https://… or http://…)", "checksum")
+        ignore = self.values.get("ignore")
+        if isinstance(ignore, str):
+            ignore = self.values["ignore"] = [ignore]
+        if ignore is not None and not all(isinstance(glob, str) for glob in ignore):
+            raise self.fail("ignore must be a list of glob patterns", "ignore")
+        for name in ("purge", "ignore"):
+            if self.values.get(name) and self.ensure != "directory":
+                raise self.fail(f"{name} needs ensure: directory, not {self.ensure}", name)
+        if ignore and not self.values["purge"]:
+            raise self.fail("ignore says what a purge keeps: it needs purge: true", "ignore")
+
+    @property
+    def url(self) -> str | None:
+        source = self.values.get("source")
+        return source if is_url(source) else None
+
+    def owns_content(self) -> bool:
+        """Whether this resource decides all that is at its path, so that a partial edit of it would fight it."""
+        return self.ensure != "file" or (self._digest() is not None and self.values.get("replace", True))
+
+    def owned_paths(self) -> list[str]:
+        return [self.path]
 
     def temp_dirs(self) -> list[str]:
         return [posixpath.dirname(self.path)]
@@ -99,21 +151,27 @@ class File(Resource[None]):
         return refs
 
     def _mode(self) -> str | None:
-        mode = self.values.get("mode")
+        mode: str | None = self.values.get("mode")
         if mode is not None:
             return mode.zfill(4)
         if self.ensure == "file" and self.sensitive:
             return SENSITIVE_MODE
         return None
 
+    def _digest(self) -> str | None:
+        """The digest of the content wanted: of `content`, or the checksum of a URL source; None: not managed."""
+        content = self.values.get("content")
+        if content is not None:
+            return digest(content_bytes(content))
+        return "{sha256}" + self.values["checksum"].removeprefix("sha256:") if self.url else None
+
     def desired(self) -> dict[str, Any]:
         ensure = self.ensure
         if ensure == "absent":
             return {"ensure": "absent"}
-        content = self.values.get("content")
         return {
             "ensure": ensure,
-            "content": digest(content_bytes(content)) if ensure == "file" and content is not None else None,
+            "content": self._digest() if ensure == "file" else None,
             "target": self.values.get("target") if ensure == "link" else None,
             "mode": self._mode() if ensure != "link" else None,
             "owner": _name(self.values.get("owner")),
@@ -132,7 +190,8 @@ class File(Resource[None]):
             "owner": None if owner is None else _shown(owner, state.uid, system.user_name),
             "group": None if group is None else _shown(group, state.gid, system.group_name),
         }
-        if state.kind is FileKind.FILE and self.values.get("content") is not None:
+        # replace: false leaves the content of a file that is there alone.
+        if state.kind is FileKind.FILE and self._digest() is not None and self.values.get("replace", True):
             current["content"] = "{sha256}" + system.file_digest(system.resolve(self.path))
         if state.kind is FileKind.LINK:
             current["target"] = state.target
@@ -143,7 +202,8 @@ class File(Resource[None]):
         names = {c.property for c in changes}
         ensure = self.ensure
         state = system.read_state(path)
-        if ensure == "absent" or (state is not None and "ensure" in names and ensure != "file"):
+        replacing = state is not None and "ensure" in names and (ensure != "file" or state.kind is FileKind.DIRECTORY)
+        if ensure == "absent" or replacing:
             self._remove(system, path, state)
             state = None
             if ensure == "absent":
@@ -156,8 +216,6 @@ class File(Resource[None]):
             if uid is not None or gid is not None:
                 system.set_owner(path, uid, gid)
         elif ensure == "file" and (state is None or names & {"ensure", "content"}):
-            if state is not None and state.kind is FileKind.DIRECTORY:
-                raise HostError("is a directory; remove it or declare it ensure: directory", subject=self.path)
             self._write(system, path, state, uid, gid)
         else:
             mode = self._mode()
@@ -173,17 +231,27 @@ class File(Resource[None]):
                 "(declare it with ensure: directory)",
                 subject=self.path,
             )
-        content = self.values.get("content")
-        data = b"" if content is None else content_bytes(content)
+        data = self._data(system)
         if state is not None and state.kind is FileKind.FILE:
             self._backup(system, path)
             # An unmanaged owner, group or mode stays what it was on the file being replaced.
             uid = state.uid if uid is None else uid
             gid = state.gid if gid is None else gid
         # Only a file passes its mode on: a link's own is 0777, and would make the new file writable by all.
-        kept = state is not None and state.kind is FileKind.FILE
-        mode = self._mode() or (f"{state.mode:04o}" if kept else DEFAULT_MODE)
+        kept = state if state is not None and state.kind is FileKind.FILE else None
+        mode = self._mode() or (f"{kept.mode:04o}" if kept is not None else DEFAULT_MODE)
         system.write_atomic(path, data, mode=int(mode, 8), uid=uid, gid=gid, validate=self._validator(system))
+
+    def _data(self, system: Host) -> bytes:
+        content = self.values.get("content")
+        if content is not None:
+            return content_bytes(content)
+        if self.url is None:
+            return b""
+        try:
+            return system.fetch(self.url, self.values["checksum"].removeprefix("sha256:"))
+        except HostError as error:
+            raise HostError(error.message, location=self.where("source")) from None
 
     def _validator(self, system: Host) -> Callable[[Path], None] | None:
         command = self.values.get("validate")
@@ -191,8 +259,17 @@ class File(Resource[None]):
             return None
         argv = command if isinstance(command, list) else shlex.split(command)
 
+        inside = not system.root.is_host
+        if inside and _in_root(system, str(argv[0])) is None:
+            raise HostError(
+                f"validate: {argv[0]} is not in the root {system.root.path} (it runs chrooted there)",
+                subject=self.path,
+            )
+
         def check(temp: Path) -> None:
-            result = system.run([str(a).replace("{path}", str(temp)) for a in argv])
+            # Chrooted, the command sees the temp file at its path inside the root.
+            shown = "/" + str(temp.relative_to(system.root.path)) if inside else str(temp)
+            result = system.run([str(a).replace("{path}", shown) for a in argv], in_root=inside)
             if not result.ok:
                 detail = "output withheld (sensitive)" if self.sensitive else result.failure()
                 raise HostError(f"validate refused the new content: {detail}", subject=self.path)
@@ -201,14 +278,41 @@ class File(Resource[None]):
 
     def _backup(self, system: Host, path: Path) -> None:
         if self.values.get("backup", True):
-            system.backup(system.read_bytes(path), sensitive=self.sensitive)
+            system.backup(system.read_bytes(path))
 
     def _remove(self, system: Host, path: Path, state: FileState | None) -> None:
         if state is None:
             return
+        if state.kind is FileKind.DIRECTORY:
+            self._may_remove_directory(system, path)
+            file_tree.remove_tree(system, path, sensitive=self.sensitive)
+            return
         if state.kind is FileKind.FILE:
             self._backup(system, path)
         system.remove(path)
+
+    def _may_remove_directory(self, system: Host, path: Path) -> None:
+        """Without force, only an empty directory that is to be absent goes."""
+        if self.values.get("force"):
+            return
+        if self.ensure != "absent":
+            problem = f"a directory is in the way of {self.ensure} {self.path}"
+        elif system.list_directory(path):
+            problem = f"{self.path} is a directory that is not empty"
+        else:
+            return
+        raise HostError(
+            f"{problem}: give force: true to remove it with its content (kept in the bucket)",
+            location=self.where("ensure"),
+        )
+
+    def strays(self, system: Host) -> list[str]:
+        if not self.values.get("purge") or self.ensure != "directory":
+            return []
+        return file_tree.strays(system, self.path, self.keep, self.values.get("ignore") or [])
+
+    def purge(self, system: Host, path: str) -> None:
+        file_tree.remove_tree(system, system.resolve(path), sensitive=self.sensitive)
 
     def _ids(self, system: Host) -> tuple[int | None, int | None]:
         owner, group = self.values.get("owner"), self.values.get("group")
@@ -223,10 +327,19 @@ class File(Resource[None]):
     def diff_text(self, system: Host) -> str | None:
         """A unified diff of the content for `tend plan`; never for sensitive files."""
         content = self.values.get("content")
-        if self.sensitive or content is None or self.ensure != "file":
-            return None
         path = system.resolve(self.path)
         state = system.read_state(path)
+        if self.url is not None:
+            same = (
+                state is not None
+                and state.kind is FileKind.FILE
+                and self._digest() == "{sha256}" + system.file_digest(path)
+            )
+            return None if same else f"content from {self.url} ({self.values['checksum']})\n"
+        if self.sensitive or content is None or self.ensure != "file":
+            return None
+        if state is not None and state.kind is FileKind.FILE and not self.values.get("replace", True):
+            return None
         old = system.read_bytes(path) if state is not None and state.kind is FileKind.FILE else b""
         new = content_bytes(content)
         if old == new:
@@ -240,6 +353,19 @@ class File(Resource[None]):
             tofile=f"{self.path} (desired)",
         )
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _in_root(system: Host, command: str) -> str | None:
+    """Where the root has `command` (a path, or a name looked up on the usual PATH), or None."""
+    folders = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+    for candidate in [command] if "/" in command else [f"{d}/{command}" for d in folders]:
+        try:
+            state = system.read_state(system.resolve(candidate, follow=True))
+        except HostError:
+            continue
+        if state is not None and state.kind is FileKind.FILE and state.mode & 0o111:
+            return candidate
+    return None
 
 
 def _name(value: str | int | None) -> str | None:

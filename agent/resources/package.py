@@ -68,6 +68,7 @@ def _debconf(answers: dict[Any, Any]) -> str | None:
 
 class Package(Resource[PackageProvider]):
     type_name: ClassVar[str] = "package"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str, list), secret_ok=False),
         "ensure": Attr((str, int, float), default="installed", secret_ok=False),

@@ -13,7 +13,9 @@ from agent.system import Host
 
 UNIT_SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", ".automount", ".swap", ".slice")
 UNIT_DIRS = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+DROP_IN_DIR = "/etc/systemd/system"
 COMMANDS = ("start", "stop", "restart", "status")
+_BASE = (*COMMANDS, "pattern", "pidfile")
 _NAME = re.compile(r"^[A-Za-z0-9_:.@\\-]+$")
 
 
@@ -37,6 +39,8 @@ class ServiceProvider(Protocol):
 class Service(Resource[ServiceProvider]):
     type_name: ClassVar[str] = "service"
     refreshable: ClassVar[bool] = True
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": STOPPED, "enable": False}
+    undo_keeps: ClassVar[tuple[str, ...]] = ("name", "provider", *COMMANDS, "pattern", "pidfile", "timeout")
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), choices=(RUNNING, STOPPED), managed=True),
@@ -47,11 +51,21 @@ class Service(Resource[ServiceProvider]):
         "pattern": Attr((str,), secret_ok=False),
         "pidfile": Attr((str,), secret_ok=False),
         "timeout": Attr((int, float), default=10),
+        "start_timeout": Attr((int, float), default=90),
+        "settle": Attr((int, float), default=1),
     }
 
     @property
     def unit(self) -> str:
         return self.name if self.name.endswith(UNIT_SUFFIXES) else f"{self.name}.service"
+
+    def undo(self) -> dict[str, Any] | None:
+        """Stopped, and disabled unless it is a base-provider service (commands, pattern or pidfile) that never
+        declared `enable`: the base provider cannot disable."""
+        values = super().undo() or {}
+        if self.values.get("enable") is None and any(self.values.get(k) is not None for k in _BASE):
+            values.pop("enable", None)
+        return values
 
     @property
     def identity(self) -> str:
@@ -72,15 +86,18 @@ class Service(Resource[ServiceProvider]):
         pidfile = self.values.get("pidfile")
         if pidfile is not None and not pidfile.startswith("/"):
             raise self.fail("pidfile must be an absolute path", "pidfile")
-        if self.values["timeout"] <= 0:
-            raise self.fail("timeout must be a positive number of seconds", "timeout")
+        for name in ("timeout", "start_timeout"):
+            if self.values[name] <= 0:
+                raise self.fail(f"{name} must be a positive number of seconds", name)
+        if self.values["settle"] < 0:
+            raise self.fail("settle must be a number of seconds, 0 or more", "settle")
 
     def implicit_requires(self) -> list[str]:
         return [f"package:{self.name}"]
 
     def implicit_subscribes(self) -> list[str]:
-        """A managed unit file comes first, and its change restarts the service (after a daemon-reload)."""
-        return [f"file:{folder}/{self.unit}" for folder in UNIT_DIRS]
+        """A managed unit file or drop-in comes first, and its change restarts the service (after a daemon-reload)."""
+        return [f"file:{folder}/{self.unit}" for folder in UNIT_DIRS] + [f"file:{DROP_IN_DIR}/{self.unit}.d/*.conf"]
 
     def spec(self) -> ServiceSpec:
         commands = {c: _argv(self.values.get(c)) for c in COMMANDS}
@@ -91,6 +108,8 @@ class Service(Resource[ServiceProvider]):
             pidfile=self.values.get("pidfile"),
             timeout=float(self.values["timeout"]),
             reload=bool(self.values["reload"]),
+            start_timeout=float(self.values["start_timeout"]),
+            settle=float(self.values["settle"]),
             **commands,
         )
 

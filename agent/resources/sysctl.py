@@ -6,7 +6,7 @@ import re
 from typing import Any, ClassVar, Protocol
 
 from agent.providers import provider_names
-from agent.providers.sysctld import DIRECTORY, normalized
+from agent.providers.sysctld import DIRECTORY, normalized, persisted_path
 from agent.resources.base import Attr, Change, Resource
 from agent.system import Host
 
@@ -36,6 +36,7 @@ def _one_line(value: str | int) -> str | None:
 
 class Sysctl(Resource[SysctlProvider]):
     type_name: ClassVar[str] = "sysctl"
+    undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "name": Attr((str,), secret_ok=False),
         "ensure": Attr((str,), default="present", choices=("present", "absent"), managed=True),
@@ -61,6 +62,9 @@ class Sysctl(Resource[SysctlProvider]):
 
     def implicit_requires(self) -> list[str]:
         return [f"file:{DIRECTORY}"]
+
+    def owned_paths(self) -> list[str]:
+        return [persisted_path(self.name)]
 
     def desired(self) -> dict[str, Any]:
         desired = super().desired()

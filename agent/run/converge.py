@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from agent.catalog.compile import Compiler
+from agent.catalog.graph import Catalog
 from agent.errors import ConfigError, DataError, ManifestError, NotFound, TendError
 from agent.pipeline.model import Pipeline, load_pipeline
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
 from agent.reports.metrics import write_host_metrics
-from agent.reports.model import Report, RunStatus, iso
+from agent.reports.model import Report, ResourceResult, RunStatus, iso
 from agent.reports.store import ReportStore
 from agent.run.lock import hold_lock
 from agent.run.notify import SILENT, Notifier
+from agent.run.redact import Redactor
 from agent.run.request import ConvergeRequest
-from agent.run.stop import StopFlag
+from agent.run.stop import Interrupted, StopFlag
 from agent.runner.apply import Runner
 from agent.runner.checks import run_checks
+from agent.runner.dropped import Dropped
 from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
@@ -65,7 +68,8 @@ def converge(
     with flag if stop is None else nullcontext():
         lock = None if lock_held else hold_lock(settings.state, wait=request.wait)
         try:
-            steps = _Converge(settings, request, notify)
+            interruptible = flag.raising if stop is None else nullcontext
+            steps = _Converge(settings, request, notify, interruptible)
             report = steps.run(flag if stop is None else stop)
         finally:
             if lock is not None:
@@ -77,11 +81,20 @@ def converge(
 class _Converge:
     """The steps of one converge, from a new report to the stored one."""
 
-    def __init__(self, settings: AgentSettings, request: ConvergeRequest, notify: Notifier):
+    def __init__(
+        self,
+        settings: AgentSettings,
+        request: ConvergeRequest,
+        notify: Notifier,
+        interruptible: Callable[[], AbstractContextManager[None]] = nullcontext,
+    ):
+        """`interruptible`: the block within which a stop signal ends the compile at once."""
         self.settings = settings
         self.request = request
         self.notify = notify
+        self.interruptible = interruptible
         self.reports = ReportStore(settings.state.reports, settings.report_retention)
+        self.redactor = Redactor((), notify.warning)
         self.commit_fault = False
         self.pipeline: Pipeline | None = None
 
@@ -96,6 +109,11 @@ class _Converge:
             self._converge(report, stop)
         except TendError as error:
             report.error = str(error)
+        except Interrupted as stopped:
+            report.interrupted = True
+            report.error = f"interrupted by signal {stopped.signum} during the compile: nothing was changed"
+            self._log_reads(report)
+        self.redactor.report(report)
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         full = not request.noop and not request.tags
@@ -105,15 +123,15 @@ class _Converge:
         if not request.noop:
             self._log_run(report)
         if self.settings.metrics_file is not None and full:
-            self._write_metrics(report)
+            self._write_metrics(self.settings.metrics_file, report)
         return report
 
-    def _write_metrics(self, report: Report) -> None:
+    def _write_metrics(self, path: Path, report: Report) -> None:
         """The §8.4 series of a full run, labelled with this host's inventory name and its stage."""
         bundle = report.bundle or {}
         since = bundle.get("converged_since")
         write_host_metrics(
-            self.settings.metrics_file, report, host=self.request.host,
+            path, report, host=self.request.host,
             stage=str(self.request.facts.get("environment") or "") or None,
             converged_since=datetime.fromisoformat(since) if since else None,
             refused=(bundle.get("refused") or {}).get("commit"),
@@ -122,7 +140,8 @@ class _Converge:
     def _vet(self) -> None:
         """What makes a commit unfit for any host (§8.2): private keys in it, an invalid pipeline.yaml."""
         try:
-            refuse_private_keys(self.request.repo)
+            in_store = self.request.repo.resolve().is_relative_to(self.settings.state.bundles.resolve())
+            refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
             self.pipeline = load_pipeline(self.request.repo)
         except TendError:
             self.commit_fault = True
@@ -137,17 +156,20 @@ class _Converge:
         keys = _Once(lambda: load_repo_keys(request.repo))
         keyring = GnuPG(paths.gnupg)
         reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)
+        compiler = Compiler(request.repo, secrets=reader)
         try:
-            catalog, _ = Compiler(request.repo, secrets=reader).compile(dict(request.facts), request.host)
+            with self.interruptible():
+                catalog, _ = compiler.compile(dict(request.facts), request.host)
         except _COMMIT_FAULTS:
             self.commit_fault = True
             raise
         finally:
             report.secrets_read = [read.to_json() for read in reader.reads]
             keyring.release()
+            self.redactor = Redactor(compiler.plaintexts, self.notify.warning)
         self._log_reads(report)
         for warning in catalog.warnings:
-            self.notify.warning(warning)
+            self.notify.warning(self.redactor.text(warning))
         report.timings["compile_s"] = (datetime.now(UTC) - clock).total_seconds()
         state = self._state(report)
         if not request.noop:
@@ -162,14 +184,16 @@ class _Converge:
             apt_lists_max_age_s=self.settings.apt_lists_max_age_s,
             state_dir=paths.root,
             noop=request.noop,
+            stop=stop,
         )
         runner = Runner(
             catalog, system, state, noop=request.noop, tags=request.tags, stop=stop,
-            on_result=self.notify.result, diffs=request.diffs,
+            on_result=self._result, diffs=request.diffs,
             providers=Providers(system, options, note=self.notify.warning),
         )  # fmt: skip
         clock = datetime.now(UTC)
         runner.run(report)
+        self._dropped(catalog, state, runner, report)
         if not request.noop:
             state.save_ledger(report.run_id, (result.id for result in report.resources))
         report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
@@ -180,6 +204,29 @@ class _Converge:
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
+
+    def _result(self, result: ResourceResult) -> None:
+        """A resource's result, redacted before anything shows it."""
+        self.redactor.result(result)
+        self.notify.result(result)
+
+    def _dropped(self, catalog: Catalog, state: RunState, runner: Runner, report: Report) -> None:
+        """After the catalog, what the last full apply had and this catalog has not (DESIGN §8.1): only a
+        full apply records or undoes (noop and plan report); a run with --tags, or one interrupted, leaves it
+        all alone."""
+        request = self.request
+        if request.tags or report.interrupted:
+            return
+        source = self.settings.source.get("git") if request.bundle is not None else None
+        applied_for = {
+            "repo": f"git {source}" if source else str(request.repo.resolve()),
+            "host": request.host,
+            "root": str((request.root or Path("/")).resolve()),
+        }
+        Dropped(catalog, state, runner, applied_for=applied_for, warn=self.notify.warning,
+                on_result=self._result).run(report)  # fmt: skip
+        if not request.noop:
+            runner.save_state()
 
     def _state(self, report: Report) -> RunState:
         """The state of earlier runs. A damaged one is set aside and said; drift is then judged from the

@@ -23,6 +23,7 @@ from agent.run.lock import locked
 from agent.run.notify import SILENT, Notifier
 from agent.run.request import ConvergeRequest, CycleRequest, RollbackRequest, gather_run_facts
 from agent.run.stage import StageGate
+from agent.run.windows import outside_windows, say_pending
 from agent.settings import AgentSettings
 
 
@@ -64,6 +65,8 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
         return CycleOutcome(1)
     record = store.record(commit)
     new_bundle = record is None or record.good is None  # it has never converged cleanly here
+    if outside_windows(settings, request.at, notify):
+        return _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify, refused)
     first = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify, refused=refused)
     reports = [first.report]
     code = first.exit_code(request.detailed_exitcodes)
@@ -116,6 +119,21 @@ def _rollback_reason(settings: AgentSettings, done: Converged) -> _Why | None:
         shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
         return _Why("resources failed", f"{len(failed)} resource(s) failed (run {report.run_id}): {shown}")
     return None
+
+
+def _noop_outside_windows(
+    settings: AgentSettings,
+    store: BundleStore,
+    commit: str,
+    detailed: bool,
+    notify: Notifier,
+    refused: dict[str, str] | None,
+) -> CycleOutcome:
+    """Outside the run windows: a noop converge of the current bundle, reporting what is pending (and any
+    commit the pull refused); no checks, no verdict on the bundle."""
+    done = _converge_bundle(settings, store, commit, detailed, notify, noop=True, refused=refused)
+    say_pending(done.report, notify)
+    return CycleOutcome(done.exit_code(detailed), done.signal, (done.report,))
 
 
 def _bundle_to_apply(store: BundleStore, notify: Notifier) -> str | None:
@@ -195,6 +213,7 @@ def _converge_bundle(
     notify: Notifier,
     *,
     refused: Mapping[str, str] | None = None,
+    noop: bool = False,
 ) -> Converged:
     """A full converge of a deployed bundle as this host (the caller holds the run lock)."""
     record = store.record(commit)
@@ -202,11 +221,12 @@ def _converge_bundle(
     if refused is not None:
         bundle["refused"] = dict(refused)
     repo = store.path(commit)
-    facts = gather_run_facts(settings, repo)
+    facts = gather_run_facts(settings, repo, warn=notify.warning)
     request = ConvergeRequest(
         repo,
         host=str(facts.get("hostname", "")),
         facts=facts,
+        noop=noop,
         detailed_exitcodes=detailed,
         bundle=bundle,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,14 @@ class ConvergeRequest:
 
 @dataclass(frozen=True, slots=True)
 class CycleRequest:
-    """The timer's run (`tend run`, each run of the daemon): pull, then converge the current bundle."""
+    """The timer's run (`tend run`, each run of the daemon): pull, then converge the current bundle.
+
+    `at`: the host-local time the run windows are judged at (None: now; the daemon gives its clock's).
+    """
 
     detailed_exitcodes: bool = False
     wait: bool = False
+    at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,17 +64,29 @@ def gather_run_facts(
     *,
     host: str | None = None,
     overrides: Mapping[str, Any] | None = None,
+    warn: Callable[[str], None] = lambda text: None,
 ) -> dict[str, Any]:
-    """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`."""
+    """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`.
+
+    `warn` takes what is wrong but not fatal (a facts executable tend will not run)."""
     from agent.facts import gather_facts, load_local_facts, system_facts
+    from agent.facts.node import pin_to_inventory
     from agent.repo.inventory import load_inventory
 
-    inventory = load_inventory(repo).facts_of(host) if host and repo else None
-    return gather_facts(
+    inventory = load_inventory(repo) if repo else None
+    facts = gather_facts(
         system=system_facts(),
-        local=load_local_facts(settings.facts_file, settings.facts_dir),
+        # Executables in facts.d never run for an inventory compile (--host): the inventory gives its facts.
+        local=load_local_facts(settings.facts_file, settings.facts_dir, warn=None if host else warn),
         config={"facts": dict(settings.facts)},
-        inventory=inventory,
+        inventory=inventory.facts_of(host) if host and inventory else None,
         host=host,
         overrides=overrides or {},
     )
+    own = str(facts.get("hostname", ""))
+    if host is None and inventory is not None and own in inventory.hosts:
+        # A host compiles with the node variables its secrets' readers were derived from.
+        facts, warnings = pin_to_inventory(facts, inventory.hosts[own], own)
+        for warning in warnings:
+            warn(warning)
+    return facts

@@ -12,6 +12,7 @@ from agent.errors import TendError
 from agent.providers import Providers
 from agent.reports.model import Report, ResourceResult, Status, iso
 from agent.resources.base import Resource
+from agent.resources.file import File
 from agent.runner.state import RunState
 from agent.system import Host
 
@@ -54,13 +55,14 @@ class Runner:
         self.providers = providers or Providers(system)
         self.results: dict[str, ResourceResult] = {}
         self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
+        self.strays: dict[str, list[str]] = {}  # a purged directory -> the paths in it that nothing declares
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
         targets = self.catalog.refresh_targets()
         # Directories owned by other users are entered only for the catalog's own files and users (§8.6).
         self.system.trust(
-            paths=[r.path for r in self.catalog.resources.values() if r.type_name == "file"],
+            paths=[r.path for r in self.catalog.resources.values() if isinstance(r, File)],
             users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
         )
         if not self.noop:
@@ -74,13 +76,18 @@ class Runner:
                 report.interrupted = True
             else:
                 result = self._one(resource, depends.get(rid, []), targets.get(rid, []))
+            result.instance = resource.instance
             self.results[rid] = result
             report.resources.append(result)
             self.on_result(result)
+            for path in self.strays.pop(rid, []) if result.status is not Status.FAILED else []:
+                purged = self._purge(resource, path)
+                report.resources.append(purged)
+                self.on_result(purged)
         if not self.noop:
-            self._save_state()
+            self.save_state()
 
-    def _save_state(self) -> None:
+    def save_state(self) -> None:
         """The renames before the state that records them: a crash never leaves a record of a lost change."""
         self.system.sync()
         self.state.save()
@@ -115,6 +122,12 @@ class Runner:
             result.status, result.error = Status.FAILED, str(error)
         except OSError as error:
             result.status, result.error = Status.FAILED, str(error.strerror or error)
+        if result.status is Status.FAILED and not self.noop:
+            # Recorded so that the next run does not take what failed here for a change behind tend's back.
+            sensitive = resource.sensitive or self.state.held_secret(rid)
+            self.state.record(
+                rid, self.state.digest(resource.desired()), str(Status.FAILED), iso(self.clock()), sensitive=sensitive
+            )
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -123,17 +136,22 @@ class Runner:
         provider = self.providers.get(resource.type_name, resource.values)
         desired = resource.desired()
         changes = resource.changes(desired, resource.current(self.system, provider))
+        self.strays[rid] = resource.strays(self.system)
         digest = self.state.digest(desired)
         drifted = any(change.drift for change in changes)
         result.drift = resource.drift_detectable and self.state.drifted(rid, digest, drifted)
-        result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
+        # What held a secret when last recorded may still be one on the host: its old values stay hidden.
+        held = self.state.held_secret(rid)
+        result.sensitive = resource.sensitive or held
+        result.changes = [c.to_json(resource.hides(c.property) or (held and _sensitive(resource, c.property)))
+                          for c in changes]  # fmt: skip
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])
         ]
         if self.noop:
             if changes:
                 result.status = Status.WOULD_CHANGE
-                if self.diffs:
+                if self.diffs and not held:
                     result.diff = resource.diff_text(self.system)
             elif owed and resource.refreshable:
                 result.status = Status.WOULD_REFRESH
@@ -143,7 +161,7 @@ class Runner:
         if changes:
             self.state.owe(targets, rid)
             if targets:
-                self._save_state()
+                self.save_state()
             try:
                 resource.fix(self.system, provider, changes)
             except BaseException:
@@ -162,7 +180,47 @@ class Runner:
             result.changes.append({"property": "refresh", "from": None, "to": sorted(owed)})
             self._signal(rid, targets)
         self.state.settle(rid)
-        self.state.record(rid, digest, str(result.status), iso(self.clock()))
+        self.state.record(rid, digest, str(result.status), iso(self.clock()), sensitive=resource.sensitive)
+
+    def _purge(self, resource: Resource[Any], path: str) -> ResourceResult:
+        """A stray of a purged directory, reported as the `file:<path>` it is: would-purge in noop, else removed."""
+        result = ResourceResult(f"file:{path}", Status.WOULD_PURGE if self.noop else Status.REMOVED)
+        found = self.system.read_state(self.system.resolve(path))
+        result.changes = [{"property": "ensure", "from": str(found.kind) if found else "present", "to": "absent"}]
+        if self.noop:
+            return result
+        started = time.perf_counter()
+        try:
+            resource.purge(self.system, path)
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
+        finally:
+            self.system.changed()
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    def undo(self, resource: Resource[Any]) -> ResourceResult:
+        """Undo a dropped resource, `resource` being the one that undoes it (agent/runner/dropped.py):
+        `removed` (with its changes, none when nothing was left to remove), or `would-remove` in noop."""
+        started = time.perf_counter()
+        result = ResourceResult(resource.id, Status.WOULD_REMOVE if self.noop else Status.REMOVED)
+        try:
+            provider = self.providers.get(resource.type_name, resource.values)
+            changes = resource.changes(resource.desired(), resource.current(self.system, provider))
+            result.changes = [c.to_json(resource.hides(c.property)) for c in changes]
+            if changes and not self.noop:
+                try:
+                    resource.fix(self.system, provider, changes)
+                finally:
+                    self.system.changed()
+        except TendError as error:
+            result.status, result.error = Status.FAILED, str(error)
+        except OSError as error:
+            result.status, result.error = Status.FAILED, str(error.strerror or error)
+        result.duration_ms = (time.perf_counter() - started) * 1000
+        return result
 
     def _signal(self, source: str, targets: list[str]) -> None:
         for target in targets:
@@ -175,3 +233,9 @@ class Runner:
                 sources.remove(source)
                 if not sources:
                     self.state.owed.pop(target)
+
+
+def _sensitive(resource: Resource[Any], name: str) -> bool:
+    """Whether the attribute `name` can carry a secret (its values hidden when the resource holds one)."""
+    spec = resource.attributes.get(name)
+    return spec is not None and spec.sensitive

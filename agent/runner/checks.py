@@ -34,10 +34,10 @@ def run_checks(checks: list[Check], system: System, sleep: Callable[[float], Non
 
 
 def _run(check: Check, system: System, sleep: Callable[[float], None]) -> CheckResult:
-    retries = int(check.options.get("retries", 3))
+    retries = max(int(check.options.get("retries", 3)), 0)
     delay = float(check.options.get("delay", 1.0))
     started = time.perf_counter()
-    detail = ""
+    detail, status = "", "failed"
     for attempt in range(retries + 1):
         try:
             detail = _PROBES[check.kind](check, system)

@@ -1,4 +1,7 @@
-"""state.json: each resource's desired-state digest and last result (drift), and refreshes still owed.
+"""state.json: each resource's desired-state digest and last result (drift), refreshes still owed, and the
+resources that held a secret when last recorded (their old content stays redacted in diffs and reports),
+and the catalog of the last full apply (what undoing each resource needs) with the repository and host it
+was for.
 
 The file carries a format version. Loading upgrades an older file through `MIGRATIONS` in order, so an
 upgraded host never takes its old state for damage. A file that cannot be read as a state of a known
@@ -23,8 +26,9 @@ from typing import Any
 from agent.errors import HostError
 from agent.system import files
 
-STATE_VERSION = 1
+STATE_VERSION = 3
 LEDGER = "state.desired.json"
+LEDGER_VERSION = 1
 IN_SYNC = ("unchanged", "changed")
 
 
@@ -33,8 +37,20 @@ def _from_0(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "version": 1}
 
 
+def _from_1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 adds `held_secret`. Version 1 did not say which resources held one: each recorded resource
+    is taken to have, so no old content that may be secret is shown; the next full apply records the truth."""
+    resources = data.get("resources", {})
+    return {**data, "version": 2, "held_secret": sorted(resources) if isinstance(resources, dict) else []}
+
+
+def _from_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 records the last full apply's catalog: none yet, so nothing counts as dropped until one ran."""
+    return {**data, "version": 3, "catalog": {}, "applied_for": None}
+
+
 # MIGRATIONS[n] turns a state of version n into one of version n + 1; every entry has its test.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _from_0, 1: _from_1, 2: _from_2}
 
 
 class Damaged(ValueError):
@@ -62,6 +78,11 @@ class RunState:
         self.key_path = key_path
         self.resources: dict[str, dict[str, Any]] = {}
         self.owed: dict[str, list[str]] = {}
+        self.held: set[str] = set()  # resources whose recorded state held a secret
+        # rid -> {type, title, undo, on_drop, requires}: each resource of the last full apply (and each dropped
+        # one still kept), with the attributes that undo it; `applied_for` names that apply's repository and host.
+        self.catalog: dict[str, dict[str, Any]] = {}
+        self.applied_for: dict[str, str] | None = None
         self.damaged: StateDamage | None = None
         self.read_only = False
         self._key: bytes | None = None
@@ -83,6 +104,9 @@ class RunState:
             return state
         state.resources = data["resources"]
         state.owed = data["owed_refresh"]
+        state.held = set(data["held_secret"])
+        state.catalog = data["catalog"]
+        state.applied_for = data["applied_for"]
         return state
 
     def digest(self, desired: dict[str, Any]) -> str:
@@ -108,8 +132,16 @@ class RunState:
         last = self.resources.get(rid)
         return bool(out_of_sync and last and last.get("desired") == digest and last.get("status") in IN_SYNC)
 
-    def record(self, rid: str, digest: str, status: str, at: str) -> None:
+    def record(self, rid: str, digest: str, status: str, at: str, *, sensitive: bool) -> None:
         self.resources[rid] = {"desired": digest, "status": status, "at": at}
+        if sensitive:
+            self.held.add(rid)
+        else:
+            self.held.discard(rid)
+
+    def held_secret(self, rid: str) -> bool:
+        """Whether the resource held a secret when last recorded: what is on the host now may be one."""
+        return rid in self.held
 
     def owe(self, targets: list[str], source: str) -> None:
         for target in targets:
@@ -120,14 +152,28 @@ class RunState:
     def settle(self, target: str) -> None:
         self.owed.pop(target, None)
 
+    def forget(self, rid: str) -> None:
+        """A resource no longer declared: its drift record goes (it is managed afresh if it comes back)."""
+        self.resources.pop(rid, None)
+
+    def record_catalog(self, catalog: dict[str, dict[str, Any]], applied_for: dict[str, str]) -> None:
+        self.catalog, self.applied_for = catalog, applied_for
+
     def save(self) -> None:
-        data = {"version": STATE_VERSION, "resources": self.resources, "owed_refresh": self.owed}
+        data = {
+            "version": STATE_VERSION,
+            "resources": self.resources,
+            "owed_refresh": self.owed,
+            "held_secret": sorted(self.held),
+            "catalog": self.catalog,
+            "applied_for": self.applied_for,
+        }
         self._write(self.path, data)
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
         """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
         desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
-        self._write(self.path.with_name(LEDGER), {"version": STATE_VERSION, "run_id": run_id, "desired": desired})
+        self._write(self.path.with_name(LEDGER), {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired})
 
     def ledger(self) -> tuple[str, dict[str, str]] | None:
         """The last full run's id and desired-state digests, or None when there is no usable ledger."""
@@ -135,7 +181,7 @@ class RunState:
             data = json.loads(self.path.with_name(LEDGER).read_bytes())
         except (OSError, ValueError):
             return None
-        if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        if not isinstance(data, dict) or data.get("version") != LEDGER_VERSION:
             return None
         run_id, desired = data.get("run_id"), data.get("desired")
         if not isinstance(run_id, str) or not isinstance(desired, dict) or not _strings(desired.values()):
@@ -176,11 +222,32 @@ def upgrade(data: Any) -> dict[str, Any]:
         raise Damaged("'resources' is not a map of resource records")
     if not isinstance(owed, dict) or not all(isinstance(s, list) and _strings(s) for s in owed.values()):
         raise Damaged("'owed_refresh' is not a map of resource lists")
-    return {"version": version, "resources": resources, "owed_refresh": owed}
+    held = data.get("held_secret", [])
+    if not isinstance(held, list) or not _strings(held):
+        raise Damaged("'held_secret' is not a list of resource ids")
+    catalog, applied_for = data.get("catalog"), data.get("applied_for")
+    if not isinstance(catalog, dict) or not all(_managed(r) for r in catalog.values()):
+        raise Damaged("'catalog' is not a map of managed resources")
+    if applied_for is not None and not (isinstance(applied_for, dict) and _strings(applied_for.values())):
+        raise Damaged("'applied_for' is not a repository and host")
+    return {"version": version, "resources": resources, "owed_refresh": owed, "held_secret": held,
+            "catalog": catalog, "applied_for": applied_for}  # fmt: skip
 
 
 def _record(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("desired"), str) and isinstance(value.get("status"), str)
+
+
+def _managed(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("title"), str)
+        and isinstance(value.get("undo"), dict | None)
+        and value.get("on_drop") in (None, "keep", "remove")
+        and isinstance(value.get("requires"), list)
+        and _strings(value["requires"])
+    )
 
 
 def _strings(values: Iterable[Any]) -> bool:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 _MAX_HOME = 60
 KEY_ID_CACHE = "tend-key-ids.json"
 GPG_TIMEOUT = 60.0
+# A decrypted value is a password, a key or a certificate: 1 MiB is plenty, and bounds a compression bomb.
+MAX_DECRYPTED = 1024 * 1024
 # --pinentry-mode loopback: a key with a passphrase fails at once instead of waiting for a pinentry.
 _OPTIONS = ("--quiet", "--pinentry-mode", "loopback")
 
@@ -132,11 +134,15 @@ class GnuPG:
         return [key["fingerprint"] for key in self._list(secret=secret, what="cannot list the keys")]
 
     def decrypt(self, message: bytes) -> bytes:
-        """One gpg process: the message on its stdin, the plaintext from its stdout."""
-        result = self.driver().decrypt(message)
+        """One gpg process: the message on its stdin, the plaintext from its stdout (at most MAX_DECRYPTED
+        bytes: past that gpg is stopped and SecretError raised)."""
+        driver = self.driver()
+        with driver.capped(MAX_DECRYPTED):
+            result = driver.decrypt(message)
         if not result.ok or result.returncode != 0:
             raise SecretError(f"gpg could not decrypt it: {_failure(result)}")
-        return result.data
+        plaintext: bytes = result.data
+        return plaintext
 
     def encrypt(self, plaintext: bytes, fingerprints: Sequence[str]) -> bytes:
         """Encrypt to exactly these (sub)keys: `FPR!` stops gpg from choosing another subkey."""
@@ -144,7 +150,8 @@ class GnuPG:
         result = self.driver().encrypt(plaintext, recipients, armor=False, extra_args=["--trust-model", "always"])
         if not result.ok or result.returncode != 0:
             raise SecretError(f"cannot encrypt: gpg {_failure(result)}")
-        return result.data
+        message: bytes = result.data
+        return message
 
     def import_keys(self, data: bytes) -> None:
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -166,10 +173,11 @@ class GnuPG:
         result = gpg.gen_key(parameters)
         if not result.fingerprint or result.returncode != 0:
             raise SecretError(f"cannot generate the host key: gpg {_failure(result)}")
-        return result.fingerprint
+        fingerprint: str = result.fingerprint
+        return fingerprint
 
     def export_public(self, fingerprint: str) -> bytes:
-        armored = self.driver().export_keys(fingerprint, armor=True)
+        armored: str = self.driver().export_keys(fingerprint, armor=True)
         if not armored:
             raise SecretError(f"cannot export the public key {fingerprint}: it is not in {self.home}")
         return armored.encode()

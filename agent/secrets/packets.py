@@ -6,6 +6,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from agent.errors import SecretError
 from agent.location import Location
@@ -117,6 +118,41 @@ def contains_private_key(data: bytes) -> bool:
     """
     if _PRIVATE_ARMOR in data or data.startswith(_AGENT_KEY_CANONICAL) or _AGENT_KEY.search(data):
         return True
+    if not _starts_like_secret_key(data):
+        return False
+    try:
+        for _ in iter_packets(data, what="key"):
+            pass
+    except SecretError:
+        return False
+    return True
+
+
+def stream_contains_private_key(stream: BinaryIO, size: int) -> bool:
+    """`contains_private_key` for a file of any size, never held whole: read in chunks (a marker across two
+    chunks is still seen), and a binary key's packets walked by their headers, their bodies skipped."""
+    head = stream.read(SCAN_CHUNK)
+    if len(head) >= size:
+        return contains_private_key(head)
+    if head.startswith(_AGENT_KEY_CANONICAL):
+        return True
+    window, start = head, 0
+    while window:
+        # From the second window on, `^` may match only after a newline, never at the cut.
+        if _PRIVATE_ARMOR in window or _AGENT_KEY.search(window, start):
+            return True
+        carry = window[-_MARKER_OVERLAP:]
+        chunk = stream.read(SCAN_CHUNK)
+        window, start = (carry + chunk, 1) if chunk else (b"", 0)
+    return _starts_like_secret_key(head) and _packets_to_end(stream, size)
+
+
+SCAN_CHUNK = 1 << 20
+_MARKER_OVERLAP = 64  # longer than any marker searched for
+
+
+def _starts_like_secret_key(data: bytes) -> bool:
+    """The first packet is a whole secret-key packet of a known version and algorithm."""
     try:
         tag, start, length, partial = _read_header(data, 0, "key")
     except SecretError:
@@ -125,14 +161,27 @@ def contains_private_key(data: bytes) -> bool:
         return False
     if length < 6 or data[start] not in (3, 4, 5, 6) or data[start + 5] not in _PUBLIC_KEY_ALGORITHMS:
         return False
-    if data[start] == 4 and not _plausible_v4_secret(data[start : start + length]):
-        return False
-    try:
-        for _ in iter_packets(data, what="key"):
-            pass
-    except SecretError:
-        return False
-    return True
+    return data[start] != 4 or _plausible_v4_secret(data[start : start + length])
+
+
+def _packets_to_end(stream: BinaryIO, size: int) -> bool:
+    """The file is whole OpenPGP packets from its start to its end (each header read, each body skipped)."""
+    pos = 0
+    while pos < size:
+        stream.seek(pos)
+        header = stream.read(6)
+        try:
+            if header[:1] and header[0] & 0xC3 == 0x83:  # old format, indeterminate length: runs to the end
+                return True
+            _, start, length, partial = _read_header(header, 0, "key")
+            pos += start + length
+            while partial and pos < size:
+                stream.seek(pos)
+                length, partial, used = _new_length(stream.read(5), 0, "key")
+                pos += used + length
+        except SecretError:
+            return False
+    return pos == size
 
 
 _MPI_COUNTS = {1: 2, 2: 2, 3: 2, 16: 3, 17: 4}  # RSA n e; Elgamal p g y; DSA p q g y

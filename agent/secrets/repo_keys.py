@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import SecretError
+from agent.errors import HostError, SecretError
 from agent.location import Location
 from agent.secrets.packets import KeyInfo, public_key_info
+from agent.system import commands
+from agent.system.commands import DEFAULT_ENV
 
 HOSTS_DIR = "keys/hosts"
 ADMINS_DIR = "keys/admins"
+GIT_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,32 +80,56 @@ def load_repo_keys(root: Path) -> RepoKeys:
     return RepoKeys(principals, by_key_id)
 
 
-# Folders a private key is never looked for in: version control, virtualenvs and caches.
-_NOT_SCANNED = frozenset([".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".mypy_cache"])
-_SCAN_LIMIT = 4 << 20
+def find_private_keys(root: Path, *, bundle: bool = False) -> list[str]:
+    """Every file of the repository holding private-key material (only public keys may live there).
 
+    What is scanned (DESIGN §8.7): a bundle whole; an admin's git checkout (a `.git` at its top) as git
+    would commit it, tracked plus untracked files that are not ignored; any other tree whole. A bundle
+    never runs git: its own `.git/info/exclude` could hide a file from the scan.
+    """
+    from agent.secrets.packets import stream_contains_private_key
 
-def find_private_keys(root: Path) -> list[str]:
-    """Every file under the repository holding private-key material (only public keys may live there)."""
-    from agent.secrets.packets import contains_private_key
-
+    listed = None if bundle or not (root / ".git").exists() else _git_candidates(root)
     found = []
-    for directory, folders, names in os.walk(root):
-        folders[:] = sorted(f for f in folders if f not in _NOT_SCANNED)
-        for name in sorted(names):
-            path = Path(directory) / name
-            try:
-                if path.is_symlink() or path.stat().st_size > _SCAN_LIMIT:
-                    continue
-                if contains_private_key(path.read_bytes()):
-                    found.append(str(path.relative_to(root)))
-            except OSError:
+    for relative in _whole_tree(root) if listed is None else listed:
+        path = root / relative
+        try:
+            if path.is_symlink() or not path.is_file():
                 continue
-    return found
+            with path.open("rb") as stream:
+                if stream_contains_private_key(stream, os.fstat(stream.fileno()).st_size):
+                    found.append(relative)
+        except OSError:
+            continue
+    return sorted(found)
 
 
-def refuse_private_keys(root: Path) -> None:
-    found = find_private_keys(root)
+def _whole_tree(root: Path) -> Iterator[str]:
+    """Every file under root, relative; a checkout's own `.git` is git's, not the tree's."""
+    for directory, folders, names in os.walk(root):
+        here = Path(directory)
+        folders[:] = sorted(f for f in folders if not (here == root and f == ".git"))
+        for name in sorted(names):
+            yield str((here / name).relative_to(root))
+
+
+def _git_candidates(root: Path) -> list[str] | None:
+    """What git would commit: `git ls-files -co --exclude-standard`; None when git cannot tell (then the
+    whole tree is scanned). No user or system config, and no fsmonitor command, is run."""
+    argv = ["git", "-c", "core.fsmonitor=false", "-c", "safe.directory=*", "-C", str(root),
+            "ls-files", "-z", "--cached", "--others", "--exclude-standard"]  # fmt: skip
+    env = {**DEFAULT_ENV, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": "/nonexistent"}
+    try:
+        result = commands.run(argv, env=env, timeout=GIT_TIMEOUT_S)
+    except HostError:
+        return None
+    if not result.ok:
+        return None
+    return sorted({name for name in result.stdout.decode("utf-8", "surrogateescape").split("\0") if name})
+
+
+def refuse_private_keys(root: Path, *, bundle: bool = False) -> None:
+    found = find_private_keys(root, bundle=bundle)
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise SecretError(

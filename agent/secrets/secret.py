@@ -51,3 +51,18 @@ def holds_secret(value: object) -> bool:
     if isinstance(value, dict):
         return any(holds_secret(v) for v in value.values())
     return False
+
+
+def as_secret(value: object, *, key: str, file: str) -> object:
+    """A value marked Sensitive (`convert_to` in lookup_options): each text, number and boolean in it a Secret.
+
+    Secrets are text, so a number or boolean becomes its YAML text; None stays None.
+    """
+    if isinstance(value, Secret) or value is None:
+        return value
+    if isinstance(value, list):
+        return [as_secret(v, key=key, file=file) for v in value]
+    if isinstance(value, dict):
+        return {k: as_secret(v, key=key, file=file) for k, v in value.items()}
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return Secret(text, key=key, file=file)

@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import gnupg
@@ -24,6 +24,7 @@ from agent.errors import SecretError
 logging.getLogger("gnupg").setLevel(logging.WARNING)
 
 KILL_GRACE_S = 2.0
+READ_CHUNK = 64 * 1024
 NOT_INSTALLED = "gpg is not installed (Debian: apt-get install gnupg)"
 
 
@@ -36,7 +37,13 @@ class TimedGPG(gnupg.GPG):
     (never the caller's); a timer started before the wait sends SIGTERM, then SIGKILL, to its process
     group, so the pipes close, the readers end, and the call raises SecretError. Data still goes to gpg
     on stdin only, as python-gnupg does it.
+
+    `_read_data` (gpg's stdout) is overridden too: while `output_cap` is set (see `capped`), reading stops
+    past that many bytes and gpg's process group is stopped, so a small message that inflates to gigabytes
+    costs at most the cap in memory.
     """
+
+    output_cap: int | None = None
 
     def __init__(
         self,
@@ -67,20 +74,50 @@ class TimedGPG(gnupg.GPG):
         except OSError as error:
             raise SecretError(f"cannot run {self.gpgbinary}: {error.strerror}") from None
 
-    def _collect_output(self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None):
+    @contextlib.contextmanager
+    def capped(self, limit: int) -> Iterator[None]:
+        """gpg's output is read up to `limit` bytes within this block; past it the call raises SecretError."""
+        self.output_cap = limit
+        try:
+            yield
+        finally:
+            self.output_cap = None
+
+    def _collect_output(
+        self, process: subprocess.Popen[bytes], result: Any, writer: Any = None, stdin: Any = None
+    ) -> int | None:
         stopped = threading.Event()
         timer = threading.Timer(self.timeout, _stop, (process, stopped))
         timer.daemon = True
         timer.start()
+        result.tend_process, result.tend_overflow = process, False
         try:
-            returncode = super()._collect_output(process, result, writer, stdin)
+            returncode: int | None = super()._collect_output(process, result, writer, stdin)  # None from 0.4.9
         finally:
             timer.cancel()
+        if result.tend_overflow:
+            raise SecretError(f"gpg's output is over the limit of {self.output_cap:,} bytes: stopped unread")
         if stopped.is_set():
             raise SecretError(
                 f"gpg did not finish within {self.timeout:g} s (a gpg-agent that never answers?): stopped"
             )
         return returncode
+
+    def _read_data(self, stream: Any, result: Any, *args: Any, **kwargs: Any) -> None:
+        """gpg's stdout into `result.data`, stopping gpg past `output_cap` bytes (python-gnupg's own reader
+        keeps everything, and logs chunks at DEBUG)."""
+        cap = self.output_cap
+        chunks: list[bytes] = []
+        size = 0
+        while data := stream.read(READ_CHUNK):
+            size += len(data)
+            if cap is not None and size > cap:
+                result.tend_overflow = True
+                _stop(result.tend_process, threading.Event())
+                chunks.clear()
+                break
+            chunks.append(data)
+        result.data = b"".join(chunks)
 
 
 def _stop(process: subprocess.Popen[bytes], stopped: threading.Event) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.errors import TendError
-from agent.system import commands, files
+from agent.system import commands, fetch, files
 from agent.system._oserror import host_error
 from agent.system.accounts import Accounts, Group, User
 from agent.system.bucket import Bucket
@@ -49,7 +49,7 @@ class Host(Protocol):
     def process_alive(self, pid: int) -> bool: ...
     def processes_matching(self, pattern: re.Pattern[str]) -> list[int]: ...
     def terminate(self, pids: list[int], timeout: float) -> list[int]: ...
-    def backup(self, data: bytes, *, sensitive: bool) -> str | None: ...
+    def backup(self, data: bytes) -> str | None: ...
     def uid_of(self, name: str) -> int: ...
     def gid_of(self, name: str) -> int: ...
     def user_name(self, uid: int) -> str | None: ...
@@ -71,12 +71,15 @@ class Host(Protocol):
     def symlink_atomic(self, target: str, path: Path) -> None: ...
     def read_state(self, path: Path) -> FileState | None: ...
     def read_bytes(self, path: Path) -> bytes: ...
+    def entries(self, path: Path) -> list[str]: ...
     def file_digest(self, path: Path) -> str: ...
     def ensure_directory(self, path: Path, mode: int, uid: int | None = None, gid: int | None = None) -> None: ...
     def remove(self, path: Path, *, recursive: bool = False) -> bool: ...
     def set_mode(self, path: Path, mode: int) -> None: ...
     def set_owner(self, path: Path, uid: int | None, gid: int | None) -> None: ...
     def cleanup_stale_temps(self, directory: Path) -> list[Path]: ...
+    def list_directory(self, path: Path) -> list[str]: ...
+    def fetch(self, url: str, sha256: str) -> bytes: ...
 
 
 def _walked(function: Callable[..., Any]) -> Any:
@@ -203,9 +206,9 @@ class System:
 
         return processes.terminate(pids, timeout)
 
-    def backup(self, data: bytes, *, sensitive: bool) -> str | None:
+    def backup(self, data: bytes) -> str | None:
         """Store `data` in the bucket and return its digest; None when there is no bucket."""
-        return None if self.bucket is None else self.bucket.put(data, sensitive=sensitive)
+        return None if self.bucket is None else self.bucket.put(data)
 
     def uid_of(self, name: str) -> int:
         return self.accounts.uid_of(name)
@@ -261,11 +264,48 @@ class System:
         except OSError as exc:
             raise host_error("inspect", path, exc) from exc
 
+    def list_directory(self, path: Path) -> list[str]:
+        """The names in the directory at `path`, sorted; a symlink there is refused, never followed."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                return sorted(os.listdir(fd))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise host_error("list", path, exc) from exc
+
+    def fetch(self, url: str, sha256: str) -> bytes:
+        """The content at `url` whose sha256 (hex) is `sha256`: from the bucket when it holds it, else
+        downloaded (fetch.download), checked, and kept in the bucket, so it is fetched once."""
+        if self.bucket is not None and self.bucket.has(sha256):
+            return self.bucket.get(sha256)
+        data = fetch.download(url, sha256)
+        self.backup(data)
+        return data
+
     def sync(self) -> None:
         """Make the renames done so far durable: one fsync per directory written in."""
         for directory in sorted(self._dirty):
             files.fsync_dir(directory)
         self._dirty.clear()
+
+    def entries(self, path: Path) -> list[str]:
+        """The names in the directory `path`, sorted; [] when it does not exist."""
+        try:
+            anchor = self.walker.open_directory(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise host_error("list", path, exc) from exc
+        try:
+            fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=anchor)
+        finally:
+            os.close(anchor)
+        try:
+            return sorted(os.listdir(fd))
+        finally:
+            os.close(fd)
 
     def cleanup_stale_temps(self, directory: Path) -> list[Path]:
         """files.cleanup_stale_temps, walked from the root for a directory inside it (tend's own state is not)."""

@@ -1,4 +1,4 @@
-"""User and group name ↔ id lookups that read the managed root's `/etc/passwd` and `/etc/group`."""
+"""User and group name ↔ id lookups that read the managed root's `/etc/passwd` and `/etc/group`; shadow lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import pwd
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agent.errors import HostError
 from agent.system._oserror import host_error, is_missing
@@ -22,6 +21,7 @@ class User:
     gid: int
     home: str
     shell: str
+    comment: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +49,9 @@ def _records(text: str, fields: int) -> list[list[str]]:
 def parse_passwd(text: str) -> list[User]:
     """The users of a passwd file, in file order; lines with a non-numeric id are skipped."""
     users = []
-    for name, _pw, uid, gid, _gecos, home, shell, *_ in _records(text, 7):
+    for name, _pw, uid, gid, gecos, home, shell, *_ in _records(text, 7):
         if uid.isdigit() and gid.isdigit():
-            users.append(User(name, int(uid), int(gid), home, shell))
+            users.append(User(name, int(uid), int(gid), home, shell, gecos))
     return users
 
 
@@ -62,6 +62,29 @@ def parse_group(text: str) -> list[Group]:
         if gid.isdigit():
             groups.append(Group(name, int(gid), tuple(m for m in members.split(",") if m)))
     return groups
+
+
+def shadow_hash(text: str, name: str) -> str | None:
+    """The password field of `name` in a shadow file's text; None when the user has no line."""
+    for record in _records(text, 2):
+        if record[0] == name:
+            return record[1]
+    return None
+
+
+def with_password(text: str, name: str, crypted: str) -> str:
+    """A shadow file's text with `name`'s password field set to `crypted` (the other fields kept).
+
+    HostError when the user has no line (useradd writes one for every user it makes).
+    """
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        fields = line.rstrip("\n").split(":")
+        if len(fields) >= 2 and fields[0] == name:
+            fields[1] = crypted
+            lines[index] = ":".join(fields) + ("\n" if line.endswith("\n") else "")
+            return "".join(lines)
+    raise HostError(f"user '{name}' has no line in the shadow file", subject=name)
 
 
 class Accounts:
@@ -156,7 +179,7 @@ class Accounts:
         return text
 
 
-def _nss(lookup: Callable[[int], Any], number: int) -> str | None:
+def _nss(lookup: Callable[[int], pwd.struct_passwd | grp.struct_group], number: int) -> str | None:
     """The name NSS gives for an id (`pwd.getpwuid`, `grp.getgrgid`), or None."""
     try:
         return lookup(number)[0]

@@ -1,4 +1,8 @@
-"""The filebucket: content-addressed backups of the files tend replaces, stored by sha256."""
+"""The filebucket: content-addressed backups of the files tend replaces, stored by sha256, every one 0600.
+
+One mode for every copy: a file that no longer holds a secret was replaced by content that once did, so
+whether a copy is sensitive cannot be told when it is stored; root alone reads any of them.
+"""
 
 from __future__ import annotations
 
@@ -14,15 +18,14 @@ from agent.system.files import FileKind
 from agent.system.paths import Walker
 
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
-SENSITIVE_MODE = 0o600
-PLAIN_MODE = 0o640
+FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 
 
 class Bucket:
     """Backups at `<directory>/<sha256[:2]>/<sha256>`; directories are created 0700 on the first put.
 
-    Storing the same content twice stores it once; once stored as sensitive it stays 0600. Below
+    Storing the same content twice stores it once, and tightens a copy an older tend left 0640. Below
     `directory` (itself refused when it is a link) nothing is followed: every read, write and mkdir
     walks from it with O_NOFOLLOW.
     """
@@ -36,11 +39,11 @@ class Bucket:
     def __repr__(self) -> str:
         return f"Bucket({str(self.directory)!r})"
 
-    def put(self, data: bytes, *, sensitive: bool) -> str:
-        """Store `data` and return its sha256 hex digest."""
+    def put(self, data: bytes) -> str:
+        """Store `data` (0600) and return its sha256 hex digest."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
-        mode = SENSITIVE_MODE if sensitive else PLAIN_MODE
+        mode = FILE_MODE
         state = files.read_state(path, walker=self._walker)
         if state is None:
             self._ensure_base()

@@ -27,6 +27,18 @@ DEFAULT_ENV: Mapping[str, str] = MappingProxyType(
 KILL_GRACE_S = 2.0
 
 
+class _PopenOptions(typing.TypedDict, total=False):
+    """The keyword arguments of subprocess.Popen that run() chooses."""
+
+    cwd: str | None
+    preexec_fn: Callable[[], None]
+    user: int
+    group: int
+    extra_groups: list[int]
+    stdout: int | typing.IO[bytes]
+    stderr: int | typing.IO[bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """What a command did. Its repr shows argv and returncode only: output may hold secrets."""
@@ -94,12 +106,12 @@ def run(
         what = f"switching to user '{user}'" if user is not None else f"running inside {chroot}"
         raise HostError(f"{what} needs root", subject=shlex.join(args))
     credentials = _credentials(user, chroot) if user is not None else None
-    options: dict[str, object] = {"cwd": cwd}
+    options: _PopenOptions = {"cwd": cwd}
     if chroot is not None:
         options = {"preexec_fn": _enter(chroot, cwd, credentials)}
     elif credentials is not None:
         uid, gid, groups = credentials
-        options.update(user=uid, group=gid, extra_groups=groups)
+        options.update({"user": uid, "group": gid, "extra_groups": groups})
     if daemon:
         if input is not None:
             raise ValueError("a daemon's start command takes no input")
@@ -111,7 +123,7 @@ def run(
 
 def _run(
     args: tuple[str, ...],
-    options: dict[str, object],
+    options: _PopenOptions,
     env: Mapping[str, str] | None,
     input: bytes | None,
     timeout: float,
@@ -127,7 +139,7 @@ def _run(
             stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
             env=dict(DEFAULT_ENV if env is None else env),
             start_new_session=True,
-            **options,  # type: ignore[arg-type]
+            **options,
         )
     except FileNotFoundError as e:
         if cwd is not None and e.filename == cwd:

@@ -172,5 +172,78 @@ def test_failing_unit_fails_and_its_dependents_are_skipped(container: Container)
     assert statuses(report)["service:tendtest-broken"] == "failed"
     assert statuses(report)["file:/etc/tendtest-after-broken"] == "skipped"
     error = next(r["error"] for r in report["resources"] if r["id"] == "service:tendtest-broken")
-    # The unit's log lines follow when journald has them already (best effort, so not asserted).
-    assert error.startswith("systemctl start tendtest-broken.service failed: exited with status 1: Job for")
+    # Queued with --no-block, the start fails when the unit does: its state, then its log.
+    assert error.startswith("tendtest-broken.service is failed (failed, result exit-code) after its start"), error
+
+
+DIES = """
+resources:
+  - file: /etc/systemd/system/tendtest-dies.service
+    content: UNIT
+  - service: tendtest-dies
+    ensure: running
+"""
+
+
+def test_a_unit_that_dies_at_once_fails_with_its_log_and_is_no_drift(container: Container) -> None:
+    script = "/bin/sh -c 'echo tendtest-dying-now; sleep 0.3; exit 7'"
+    write_site(container, "dies", DIES.replace("UNIT", unit(script)))
+    for attempt in range(2):
+        code, report, stderr = container.tend("dies")
+        assert code == (6 if attempt == 0 else 4), (report, stderr)  # the unit file changes on the first run only
+        dies = next(r for r in report["resources"] if r["id"] == "service:tendtest-dies")
+        assert dies["status"] == "failed" and dies["drift"] is False, (attempt, dies)
+        assert "tendtest-dies.service is failed" in dies["error"] and "tendtest-dying-now" in dies["error"], dies
+
+
+DROP_IN = """
+resources:
+  - file: /etc/systemd/system/tendtest-limits.service
+    content: UNIT
+  - service: tendtest-limits
+    ensure: running
+  - file: /etc/systemd/system/tendtest-limits.service.d
+    ensure: directory
+  - file: /etc/systemd/system/tendtest-limits.service.d/limits.conf
+    content: "[Service]\\nLimitNOFILE=4321\\n"
+"""
+
+
+def test_a_new_drop_in_takes_effect_without_a_notify(container: Container) -> None:
+    manifest = DROP_IN.replace("UNIT", unit("/bin/sleep 1003"))
+    first, _ = manifest.split("  - file: /etc/systemd/system/tendtest-limits.service.d\n")
+    write_site(container, "limits", first)
+    assert container.tend("limits")[0] == 2
+    assert container.run("systemctl", "show", "-P", "LimitNOFILE", "tendtest-limits").stdout.strip() != "4321"
+    write_site(container, "limits", manifest)
+    code, report, stderr = container.tend("limits")
+    assert code == 2, (report, stderr)
+    assert list(statuses(report))[-1] == "service:tendtest-limits"  # the drop-in is ordered before it
+    assert container.run("systemctl", "show", "-P", "LimitNOFILE", "tendtest-limits").stdout.strip() == "4321"
+    assert container.tend("limits")[0] == 0
+
+
+PEOPLE = """
+resources:
+  - user: tendtest-bob
+    managehome: true
+    password: "HASH"
+    authorized_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKey bob@e2e"]
+    shell: /bin/bash
+  - group: tendtest-team
+    members: [tendtest-bob]
+"""
+HASH = "$y$j9T$e2esalt$Q0vJ4F1f3jnOlXGzUGDGq1t3l1dE1xDq9Yv3JbC3yX."
+
+
+def test_users_with_home_keys_password_and_group_members(container: Container) -> None:
+    write_site(container, "people", PEOPLE.replace("HASH", HASH))
+    code, report, stderr = container.tend("people")
+    assert code == 2, (report, stderr)
+    assert HASH not in json.dumps(report) + stderr
+    shadow = container.run("getent", "shadow", "tendtest-bob").stdout
+    assert shadow.split(":")[1] == HASH
+    keys = container.run("stat", "-c", "%a %U", "/home/tendtest-bob/.ssh", "/home/tendtest-bob/.ssh/authorized_keys")
+    assert keys.stdout.split("\n")[:2] == ["700 tendtest-bob", "600 tendtest-bob"]
+    assert container.run("getent", "group", "tendtest-team").stdout.strip().endswith(":tendtest-bob")
+    assert container.tend("people")[0] == 0

@@ -1,9 +1,10 @@
 """Clock jumps: the daemon's schedule, drift detection and the order of reports.
 
-The daemon runs on a monotonic clock, injected; the tests step it as a suspend or an NTP step would, and
-step the wall clock (time.time) under a daemon with its default clock. Runs of tend with the wall clock
-set back are simulated in the child process by shifting `datetime.now` in the modules that read it (faketime
-is not installed on CI; this shifts exactly what tend reads).
+The daemon keeps schedule's cadence on the local wall clock and tells its steps from the boot-time clock;
+both come through the cadence's one seam (agent.daemon.cadence.Clocks), where the tests step them as a
+suspend (both move) or an NTP step (the wall clock alone) would. Runs of tend with the wall clock set back
+are simulated in the child process by shifting `datetime.now` in the modules that read it (faketime is
+not installed on CI; this shifts exactly what tend reads).
 """
 
 from __future__ import annotations
@@ -15,84 +16,113 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent.daemon.cadence import Clocks
 from agent.daemon.loop import Daemon, Outcome
 from tests.conftest import PROJECT
 from tests.faults.conftest import Site, tend_env
 
 
-class FakeClock:
-    """A monotonic clock and its sleep: sleeping advances it; `jump` steps it as a suspend would."""
+class FakeClocks:
+    """A wall clock and a boot-time clock with their sleep: sleeping and `suspend` advance both."""
 
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.wall = datetime(2026, 3, 29, 0, 30)
+        self.boot = 1000.0
 
-    def __call__(self) -> float:
-        return self.now
+    def clocks(self) -> Clocks:
+        return Clocks(wall=lambda: self.wall, steady=lambda: self.boot, rng=random.Random(1))
 
     def sleep(self, seconds: float) -> None:
-        self.now += seconds
+        self.suspend(seconds)
 
-    def jump(self, seconds: float) -> None:
-        self.now += seconds
+    def suspend(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.boot += seconds
 
 
 def test_a_forward_jump_gives_one_run_not_a_burst_and_the_schedule_goes_on() -> None:
-    clock, times = FakeClock(), []
-    interval = 600.0
+    clock, times = FakeClocks(), []
+    interval = 600
 
-    def once() -> Outcome:
-        times.append(clock.now)
+    def once(at: datetime) -> Outcome:
+        times.append(clock.boot)
         return Outcome(0)
 
     def sleep(seconds: float) -> None:
         clock.sleep(seconds)
-        if len(times) == 2 and clock.now - times[-1] <= 1:
-            clock.jump(10 * interval)  # the host is suspended through ten runs while the daemon waits
+        if len(times) == 2 and clock.boot - times[-1] <= 1:
+            clock.suspend(10 * interval)  # the host is suspended through ten runs while the daemon waits
 
-    Daemon(once, lambda: (interval, 0.0), clock=clock, sleep=sleep, rng=random.Random(1)).serve(runs=5)
+    Daemon(once, lambda: (interval, 0), clocks=clock.clocks(), sleep=sleep).serve(runs=5)
     gaps = [round(b - a) for a, b in itertools.pairwise(times)]
     # One run as soon as the host wakes (not ten to catch up), then one every interval again.
     assert gaps == [interval, 10 * interval + 1, interval, interval]
 
 
-def test_failures_back_off_on_the_monotonic_clock_through_a_jump() -> None:
-    clock, times = FakeClock(), []
+def test_failures_back_off_through_a_jump() -> None:
+    clock, times = FakeClocks(), []
 
-    def once() -> Outcome:
-        times.append(clock.now)
-        clock.jump(3600 if len(times) == 1 else 0)
+    def once(at: datetime) -> Outcome:
+        times.append(clock.boot)
+        clock.suspend(3600 if len(times) == 1 else 0)
         return Outcome(1)
 
-    Daemon(once, lambda: (1800.0, 0.0), clock=clock, sleep=clock.sleep, rng=random.Random(1)).serve(runs=4)
+    Daemon(once, lambda: (1800, 0), clocks=clock.clocks(), sleep=clock.sleep).serve(runs=4)
     gaps = [round(b - a) for a, b in itertools.pairwise(times)]
     assert gaps == [3600 + 30, 60, 120]  # the back-off (30, 60, 120 s) counts from the end of the run
 
 
 @pytest.mark.parametrize("step", [-3600.0, 3600.0], ids=["wall-clock-back", "wall-clock-forward"])
-def test_a_wall_clock_step_does_not_move_the_default_schedule(monkeypatch: pytest.MonkeyPatch, step: float) -> None:
-    """A daemon with its default clock: time.time stepped an hour while it waits for its second run."""
-    real = time.time
+def test_a_wall_clock_step_does_not_move_the_schedule_in_real_time(step: float) -> None:
+    """Real sleeping and the real boot-time clock; the wall clock schedule reads steps an hour while the
+    daemon waits for its second run."""
+    offset = timedelta()
     starts: list[float] = []
 
-    def once() -> Outcome:
+    def once(at: datetime) -> Outcome:
+        nonlocal offset
         starts.append(time.monotonic())
         if len(starts) == 1:  # the step comes once the next run is scheduled
-            threading.Timer(0.1, lambda: monkeypatch.setattr(time, "time", lambda: real() + step)).start()
+
+            def stepped() -> None:
+                nonlocal offset
+                offset = timedelta(seconds=step)
+
+            threading.Timer(0.1, stepped).start()
         return Outcome(0)
 
-    # 1.5 s: longer than the daemon's one-second naps, so a clock it followed would show within the wait.
-    daemon = Daemon(once, lambda: (1.5, 0.0), rng=random.Random(1))
+    # 2 s: longer than the daemon's one-second naps, so a clock it followed would show within the wait.
+    clocks = Clocks(wall=lambda: datetime.now() + offset)
+    daemon = Daemon(once, lambda: (2, 0), clocks=clocks)
     thread = threading.Thread(target=daemon.serve, kwargs={"runs": 2}, daemon=True)
     thread.start()
     thread.join(10)
     daemon.stopping = True
     assert not thread.is_alive(), "the daemon's schedule followed the wall clock (a step back)"
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert len(gaps) == 1 and 1.45 < gaps[0] < 4, f"the second run came {gaps} s after the first, not 1.5 s"
+    assert len(gaps) == 1 and 1.95 < gaps[0] < 4, f"the second run came {gaps} s after the first, not 2 s"
+
+
+def test_a_dst_change_neither_stalls_nor_repeats() -> None:
+    """Local wall time falls back an hour at night (the end of summer time): the schedule keeps its pace."""
+    clock, times = FakeClocks(), []
+
+    def once(at: datetime) -> Outcome:
+        times.append(clock.boot)
+        return Outcome(0)
+
+    def sleep(seconds: float) -> None:
+        clock.sleep(seconds)
+        if len(times) == 1 and round(clock.boot - times[0]) == 300:
+            clock.wall -= timedelta(hours=1)
+
+    Daemon(once, lambda: (1800, 0), clocks=clock.clocks(), sleep=sleep).serve(runs=3)
+    assert [round(b - a) for a, b in itertools.pairwise(times)] == [1800, 1800]
 
 
 # --- runs with the wall clock set back -----------------------------------------------------------------------

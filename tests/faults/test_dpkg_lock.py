@@ -12,13 +12,14 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import Site
+from tests.faults.conftest import Site, finish
 
 pytestmark = [
     pytest.mark.skipif(
@@ -128,3 +129,38 @@ def test_the_lock_error_states_the_wait_configured(package_site) -> None:
     assert result["status"] == "failed"
     # The configured DPkg::Lock::Timeout (TEND_APT_OPTIONS), not tend's default of 300 s.
     assert f"the dpkg database is locked by another process (waited {WAIT_S} s)" in result["error"], result
+
+
+def hold_manifest(site: Site, name: str) -> None:
+    site.manifest(f"resources:\n  - package: {name}\n    hold: true\n")
+
+
+def test_a_hold_waits_for_the_lock_like_an_install(package_site) -> None:
+    """apt-mark runs dpkg --set-selections, which ignores DPkg::Lock::Timeout: tend waits for it itself."""
+    site, name, env = package_site
+    assert site.apply(env=env).returncode == 2
+    hold_manifest(site, name)
+    with dpkg_lock_held(site.root):
+        run = site.apply(env=env)
+    assert run.returncode == 4, run
+    result = run.result(f"package:{name}")
+    assert (
+        f"apt-mark hold failed: the dpkg database is locked by another process (waited {WAIT_S} s)" in result["error"]
+    ), result
+    assert result["duration_ms"] >= WAIT_S * 1000 * 0.9, "it did not wait for the lock"
+
+
+def test_a_hold_goes_through_once_the_lock_is_released_within_the_wait(package_site) -> None:
+    site, name, env = package_site
+    assert site.apply(env=env).returncode == 2
+    hold_manifest(site, name)
+    with dpkg_lock_held(site.root):
+        child = site.start(env={**env, "TEND_APT_OPTIONS": env["TEND_APT_OPTIONS"].replace(
+            f"DPkg::Lock::Timeout={WAIT_S}", "DPkg::Lock::Timeout=30")})  # fmt: skip
+        time.sleep(1.0)
+    run = finish(child)
+    assert run.returncode == 2, run
+    assert run.result(f"package:{name}")["status"] == "changed"
+    selections = subprocess.run(["dpkg", f"--root={site.root}", "--get-selections", name], capture_output=True,
+                                text=True, check=True).stdout  # fmt: skip
+    assert selections.split() == [name, "hold"]

@@ -284,3 +284,17 @@ def test_a_gpg_agent_that_never_answers_stops_the_real_gpg(web1_home: Path, host
         for connection in held:
             connection.close()
         os.unlink(path)
+
+
+def test_a_value_that_decompresses_past_the_cap_is_refused_unread(secret_site: SecretSite, web1_home: Path) -> None:
+    """A few hundred bytes of ENC can inflate to gigabytes: gpg's output is read up to MAX_DECRYPTED, no more."""
+    from agent.secrets.gpg import MAX_DECRYPTED
+
+    bomb = gpg(secret_site.keys["web1"].home, "--trust-model", "always", "--compress-level", "9", "--encrypt",
+               "--recipient", secret_site.keys["web1"].fingerprint, input=bytes(64 * MAX_DECRYPTED))  # fmt: skip
+    assert len(bomb) < 256 * 1024
+    with pytest.raises(SecretError, match=f"over the limit of {MAX_DECRYPTED:,} bytes"):
+        GnuPG(web1_home).decrypt(bomb)
+    secret_site.node_value(enc(bomb))
+    secret_site.keyring("web1")
+    assert_refused(secret_site, secret_site.run(), f"over the limit of {MAX_DECRYPTED:,} bytes")

@@ -473,3 +473,108 @@ def site_lookup(site: Site, key: str):
     done = subprocess.run([sys.executable, "-m", "agent", "lookup", key, "--repo", str(site.repo)], cwd=PROJECT,
                           env=tend_env(), capture_output=True, text=True, timeout=60)  # fmt: skip
     return Run(done.returncode, done.stdout, done.stderr, None)
+
+
+# --- bombs in the data: deep lookup chains and doubling strings (issue 20, item 13) -----------------------
+
+
+def chain(depth: int) -> str:
+    links = "".join(f"k{n}: \"%{{lookup('k{n + 1}')}}\"\n" for n in range(depth))
+    return links + f"k{depth}: end\n"
+
+
+def doubling(levels: int) -> str:
+    steps = "".join(f"d{n + 1}: \"%{{lookup('d{n}')}}%{{lookup('d{n}')}}\"\n" for n in range(levels))
+    return "d0: " + "x" * 64 + "\n" + steps
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [
+        pytest.param(chain(3000), "nested deeper than", id="3000-deep-chain"),
+        pytest.param(doubling(30), "over the limit of", id="doubling"),
+    ],
+)
+def test_data_bombs_are_one_line_errors_in_bounded_time_and_memory(site: Site, data: str, said: str) -> None:
+    cli_site(site, data)
+    done = site_lookup(site, "k0" if data.startswith("k0") else "d30")
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr and "Error:" not in done.stderr.replace("tend:", "")
+    assert said in done.stderr, done.stderr
+    assert re.search(r"data/common\.yaml:\d+: ", done.stderr), done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_chain_within_the_depth_limit_still_resolves(site: Site) -> None:
+    from agent.data.interpolate import MAX_DEPTH
+
+    cli_site(site, chain(MAX_DEPTH - 2))
+    done = site_lookup(site, "k0")
+    assert done.returncode == 0, done
+    assert done.stdout.strip().endswith("end")
+
+
+# --- hostile YAML and hostile templates, fuzzed (issue 20, item 13) ------------------------------------------
+
+
+def laughs(depth: int, width: int) -> str:
+    """The "billion laughs": each anchor a list of `width` aliases of the one before."""
+    lines = ["l0: &l0 [lol]"]
+    lines += [f"l{n}: &l{n} [{', '.join([f'*l{n - 1}'] * width)}]" for n in range(1, depth + 1)]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE_YAML = st.one_of(
+    st.builds(laughs, st.integers(1, 12), st.integers(1, 12)),
+    st.integers(1, 20000).map(lambda digits: f"n: {'9' * digits}\n"),
+    st.integers(1, 3000).map(lambda depth: "x: " + "[" * depth + "]" * depth + "\n"),
+    st.integers(1, 3000).map(lambda depth: "x:\n" + "".join(f"{' ' * (n + 1)}k{n}:\n" for n in range(depth))),
+    st.lists(st.sampled_from(["&a", "*a", "<<: *a", "!!binary", "!!python/name:os.system", "!!float", "? ", "[", "{",
+                              "- ", ": ", "\n", "&b [*a, *a]", "*b", "!!set", "!!omap", "1e999", "0x" + "f" * 40]),
+             max_size=30).map(" ".join),
+)  # fmt: skip
+
+
+@EXAMPLES
+@given(text=HOSTILE_YAML)
+@example(text=laughs(12, 12))
+@example(text="n: " + "9" * 5000 + "\n")
+def test_the_yaml_reader_on_hostile_documents(text: str) -> None:
+    """Alias bombs, huge integers, deep nesting, odd tags: a value or a TendError naming the file, never a hang."""
+    from agent.errors import DataError
+    from agent.formats.reader import read_yaml
+
+    try:
+        document = read_yaml(text, "data/common.yaml", error=DataError)
+    except TendError as error:
+        assert str(error).startswith("data/common.yaml"), str(error)
+        return
+    assert len(repr(document.value)) < 16 * 1024 * 1024
+
+
+TEMPLATE_BITS = st.sampled_from(
+    ["{{ 'x' * 99999999 }}", "{{ 'ab' ~ x }}", "{% for i in range(99999) %}{% for j in range(99999) %}.{% endfor %}"
+     "{% endfor %}", "{{ 9 ** 99999 }}", "{{ '%s' % x }}", "{{ x|center(999999999) }}", "{{ [x] * 99999999 }}",
+     "{{ range(10)|list }}", "{% set s = 'ab' %}{% for i in range(40) %}{% set s = s ~ s %}{% endfor %}{{ s }}",
+     "{{ x.__class__ }}", "{{ lipsum(99999) }}", "{{ '{:>999999999}'.format(x) }}", "{{ x|indent(999999999) }}",
+     "{{ 10**10**10 }}", "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}", "{{ x|wordwrap(1) }}", "{{ x }}",
+     "{{", "{%", "}}", "{{ 1/0 }}", "{{ (x ~ x) * 999999 }}", "{{ ((x * 99999) ~ x) * 9999 }}", "plain"]
+)  # fmt: skip
+
+
+@EXAMPLES
+@given(pieces=st.lists(TEMPLATE_BITS, min_size=1, max_size=4))
+@example(pieces=["{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"])
+@example(pieces=["{{ 10**10**10 }}"])
+def test_the_compiler_on_hostile_templates(repo: Path, pieces: list[str]) -> None:
+    """Template bombs and escapes: a catalog within the size limit, or a TendError naming the template's line."""
+    (repo / "templates/t.j2").write_text("".join(pieces))
+    (repo / MANIFEST).write_text("resources:\n  - file: /etc/x\n    template: t.j2\n")
+    try:
+        catalog, _ = Compiler(repo).compile({"hostname": "web1", "x": "ab"}, "web1")
+    except TendError as error:
+        assert re.match(r"^(templates/t\.j2|manifests/site\.yaml):\d+: ", str(error)), str(error)
+        return
+    from agent.catalog.sandbox import MAX_RENDERED
+
+    assert len(catalog.resources["file:/etc/x"].values["content"]) <= MAX_RENDERED

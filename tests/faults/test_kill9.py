@@ -184,3 +184,50 @@ def test_a_stale_temp_next_to_a_file_already_in_sync_is_cleaned(host_site: Site,
     run = host_site.apply()
     assert run.returncode == 0, run
     assert not stale.exists()
+
+
+EDITED = 40
+
+
+def edited(index: int, gen: int) -> tuple[bytes, bytes]:
+    """A file edited by a line (and its ini twin by a setting) in generation `gen`: the lines around them stay."""
+    filler = f"# file {index}\n".encode() + b"keep = this line\n" * LINES
+    return (filler + f"value = {gen}\n".encode() + filler, filler + f"[s]\nvalue = {gen}\n".encode())
+
+
+def test_kill_9_during_edits_leaves_each_file_old_or_new(host_site: Site, tmp_path: Path, figures) -> None:
+    """Lines and ini settings of many files, each rewritten at every generation, killed at random points."""
+    rounds = scaled(5, 60)
+    rng = rng_for("kill9-edits")
+    out = tmp_path / "edits"
+    out.mkdir()
+    for i in range(EDITED):
+        line_file, ini_file = edited(i, 0)
+        (out / f"l{i:03d}").write_bytes(line_file)
+        (out / f"i{i:03d}.ini").write_bytes(ini_file)
+    lines = "".join(
+        f'  - line: "edit {i}"\n    path: {out}/l{i:03d}\n    text: "value = {{{{ facts.gen }}}}"\n'
+        f"    match: ^value =\n"
+        f'  - ini: "ini {i}"\n    path: {out}/i{i:03d}.ini\n    section: s\n    setting: value\n'
+        f'    value: "{{{{ facts.gen }}}}"\n'
+        for i in range(EDITED)
+    )
+    host_site.manifest(f"resources:\n  - file: {out}\n    ensure: directory\n{lines}")
+    timed = time.monotonic()
+    assert host_site.apply("--fact", "gen=1").returncode == 2
+    duration = time.monotonic() - timed
+    partial = 0
+    for gen in range(2, rounds + 2):
+        child = host_site.start("--fact", f"gen={gen}")
+        time.sleep(rng.uniform(0.05, 1.05) * duration)
+        child.send_signal(signal.SIGKILL)
+        child.communicate()
+        for i in range(EDITED):
+            for name, which in ((f"l{i:03d}", 0), (f"i{i:03d}.ini", 1)):
+                data = (out / name).read_bytes()
+                partial += data not in (edited(i, gen - 1)[which], edited(i, gen)[which])
+        assert partial == 0, f"seed {SEED}, round {gen}: an edited file is neither old nor new"
+        assert host_site.apply("--fact", f"gen={gen}").returncode in (0, 2)
+        assert not temp_files(out), f"seed {SEED}, round {gen}: temp files left"
+        assert host_site.apply("--fact", f"gen={gen}").returncode == 0
+    figures(rounds=rounds, edited_files=2 * EDITED, partial_files=partial)

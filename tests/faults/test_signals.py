@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -80,5 +81,33 @@ def test_a_signal_during_the_compile_changes_nothing(host_site: Site, tmp_path: 
     child.send_signal(signal.SIGTERM)
     run = finish(child)
     assert run.returncode == 128 + signal.SIGTERM, run
-    assert set(run.statuses.values()) == {"skipped"}, run.statuses
+    # Landing in the compile, the signal stops it (no resource is reported); after it, each is skipped.
+    assert set(run.statuses.values()) <= {"skipped"}, run.statuses
+    assert not out.exists()
+
+
+def test_a_signal_stops_a_long_compile_at_once(host_site: Site, tmp_path: Path) -> None:
+    """A template that keeps the compile busy for a minute: SIGTERM ends it within seconds, nothing written."""
+    out = tmp_path / "out"
+    host_site.write(
+        {"templates/busy.j2": "{% for i in range(900) %}{% for j in range(900) %}{% endfor %}{% endfor %}busy\n"}
+    )
+    host_site.manifest(f"""resources:
+  - file: {out}/first
+    content: x
+  - file: "{out}/busy-{{{{ item }}}}"
+    loop: {list(range(300))}
+    template: busy.j2
+""")
+    child = host_site.start()
+    wait_for(lambda: (host_site.state / "lock").exists() and (host_site.state / "lock").read_text(),
+             what="the run to take the lock")  # fmt: skip
+    signalled = time.monotonic()
+    child.send_signal(signal.SIGTERM)
+    run = finish(child)
+    assert time.monotonic() - signalled < 15, "the compile went on after SIGTERM"
+    assert run.returncode == 128 + signal.SIGTERM, run
+    assert "Traceback" not in run.stderr
+    assert run.report is not None and run.report["interrupted"] is True and run.report["resources"] == []
+    assert "interrupted" in run.report["error"]
     assert not out.exists()

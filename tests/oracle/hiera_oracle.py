@@ -23,10 +23,15 @@ files under ``data/`` (a path starting with ``../`` lands beside ``data``). The
 facts (the defaults ``hostname: web1, role: web, environment: prod``, with the
 case's ``facts`` merged over them) are given to Facter as custom facts (a small
 fact file in the tree reads them as JSON from ``ORACLE_FACTS``), so they can be
-arrays or hashes and they override core facts such as ``hostname``. Puppet's
-own top-scope ``$environment`` is the Puppet environment ("production"), not
-the fact, so cases never interpolate ``%{environment}``/``%{::environment}``;
-``%{facts.environment}`` is the fact.
+arrays or hashes and they override core facts such as ``hostname``. Puppet
+runs in the environment the ``environment`` fact names (the tree is
+``E/<environment>``), so Puppet's top-scope ``$environment`` equals the fact, as
+in tend. Its certname (``--certname``) is the ``certname`` fact, else ``fqdn``,
+else ``hostname``, as tend takes it from the inventory, so ``clientcert`` and
+``trusted.*`` compare too; ``puppet apply`` has no certificate, so its
+``trusted.extensions`` is always empty (cases giving ``trusted_extensions`` say
+so with ``puppet:``). A data path starting with ``../modules/NAME/`` makes a
+module of the environment (its own ``hiera.yaml`` and ``data/``).
 
 The key is looked up with ``lookup(KEY, undef, MERGE, '__NF__')``: the
 sentinel default tells "not found" apart from a found ``null``. Cases sharing
@@ -186,6 +191,15 @@ def setup_key(case: dict) -> str:
     return json.dumps([case.get("hiera") or DEFAULT_HIERA, case.get("data") or {}, facts], sort_keys=True)
 
 
+def environment_of(case: dict) -> str:
+    return str({**DEFAULT_FACTS, **(case.get("facts") or {})}["environment"])
+
+
+def certname_of(facts: dict) -> str:
+    """The certname as tend derives it (agent/facts/node.py): certname, else fqdn, else hostname."""
+    return str(facts.get("certname") or facts.get("fqdn") or facts.get("hostname"))
+
+
 # ---------------------------------------------------------------- puppet values
 
 
@@ -264,7 +278,7 @@ class Runner:
 
     def tree(self, case: dict) -> Path:
         base = self.root / f"run{next(self.counter):04d}"
-        env = base / "E" / "production"
+        env = base / "E" / environment_of(case)
         fn = env / "modules" / "util" / "lib" / "puppet" / "functions" / "util"
         fn.mkdir(parents=True)
         (fn / "oracle_dump.rb").write_text(DUMP_RB)
@@ -300,7 +314,9 @@ class Runner:
             "--environmentpath",
             str(base / "E"),
             "--environment",
-            "production",
+            environment_of(cases[0]),
+            "--certname",
+            certname_of(facts),
             "--vardir",
             str(base / "var"),
             "-e",

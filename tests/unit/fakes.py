@@ -101,6 +101,7 @@ class FakeSystem:
         self.ran: list[str] = []
         self.stdin: list[bytes | None] = []
         self.backups: list[bytes] = []
+        self.urls: dict[str, bytes] = {}  # what fetch() serves
         for path, content in (files or {}).items():
             self.put(path, content)
 
@@ -151,7 +152,7 @@ class FakeSystem:
     def terminate(self, pids: list[int], timeout: float) -> list[int]:
         return []
 
-    def backup(self, data: bytes, *, sensitive: bool) -> str | None:
+    def backup(self, data: bytes) -> str | None:
         self.backups.append(data)
         return str(len(self.backups))
 
@@ -212,6 +213,9 @@ class FakeSystem:
             raise HostError("cannot read: no such file or directory", subject=str(path))
         return self.files[path]
 
+    def entries(self, path: Path) -> list[str]:
+        return sorted({p.name for p in [*self.files, *self.directories] if p.parent == path and p != path})
+
     def file_digest(self, path: Path) -> str:
         return hashlib.sha256(self.read_bytes(path)).hexdigest()
 
@@ -221,6 +225,14 @@ class FakeSystem:
         self.directories.add(path)
 
     def remove(self, path: Path, *, recursive: bool = False) -> bool:
+        if path in self.directories:
+            inside = [p for p in [*self.files, *self.directories] if path in p.parents]
+            if inside and not recursive:
+                raise HostError("cannot remove: directory not empty (needs recursive)", subject=str(path))
+            for gone in [path, *inside]:
+                self.files.pop(gone, None)
+                self.directories.discard(gone)
+            return True
         return self.files.pop(path, None) is not None
 
     def set_mode(self, path: Path, mode: int) -> None:
@@ -231,6 +243,16 @@ class FakeSystem:
 
     def cleanup_stale_temps(self, directory: Path) -> list[Path]:
         return []
+
+    def list_directory(self, path: Path) -> list[str]:
+        inside = [p for p in [*self.files, *self.directories] if path in p.parents]
+        return sorted({p.relative_to(path).parts[0] for p in inside})
+
+    def fetch(self, url: str, sha256: str) -> bytes:
+        data = self.urls[url]
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise HostError("checksum mismatch", subject=url)
+        return data
 
     def _text_of(self, managed: str) -> str:
         path = self.resolve(managed)

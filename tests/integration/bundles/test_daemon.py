@@ -1,4 +1,4 @@
-"""`tend daemon` through the CLI: it pulls and converges at once, says when it runs next, and stops on SIGTERM."""
+"""`tend daemon` through the CLI: cadence, run windows (which bind `tend run` too), SIGHUP, SIGTERM, lazy imports."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from agent.settings import DAY_NAMES
 from tests.conftest import PROJECT
-from tests.integration.bundles.conftest import Site, control_repo
+from tests.integration.bundles.conftest import HIERA, Site, control_repo
 
 
 def test_the_daemon_runs_the_cycle_then_stops_cleanly_on_sigterm(site: Site) -> None:
@@ -39,3 +46,136 @@ def test_the_daemon_runs_the_cycle_then_stops_cleanly_on_sigterm(site: Site) -> 
     assert f"changed        file:{site.out}/app.conf (ensure)" in stdout
     assert json.loads(last.read_text())["bundle"]["commit"] == a
     assert (site.out / "app.conf").read_text() == "A\n"
+
+
+def _daemon(site: Site) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
+    env |= {"TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
+    argv = [sys.executable, "-m", "agent", "daemon", "--config", str(site.agent.config)]
+    argv += ["--state-dir", str(site.agent.state)]
+    return subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert condition(), "the daemon did not get there in time"
+
+
+def _stopped(child: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        child.send_signal(signal.SIGTERM)
+        return child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+def _closed_window() -> str:
+    """A window on a day three days away: never open during the test."""
+    day = DAY_NAMES[(datetime.now().weekday() + 3) % 7]
+    return f'windows: [{{days: {day}, from: "00:00", to: "00:01"}}]\n'
+
+
+def _reports(site: Site) -> list[dict[str, Any]]:
+    folder = site.agent.state / "reports"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("0*.json"))] if folder.is_dir() else []
+
+
+def test_tend_run_outside_the_windows_is_noop_lists_what_is_pending_and_keeps_last_run(site: Site) -> None:
+    ops, conf = site.keys.ops, site.out / "app.conf"
+    site.origin.commit("A", ops, control_repo(site.out, "A\n", admins=(ops,)))
+    config = site.agent.config
+    trusted = config.read_text()
+    config.write_text(trusted + 'windows: [{days: "*", from: "00:00", to: "24:00"}]\n')
+    code, applied, stderr = site.agent.json("run")
+    assert code == 0 and applied["mode"] == "apply" and conf.read_text() == "A\n", stderr
+
+    site.origin.commit("B", ops, control_repo(site.out, "B\n", admins=(ops,)))
+    config.write_text(trusted + _closed_window())
+    code, report, stderr = site.agent.json("run")
+    assert code == 0, stderr
+    assert "outside the run windows (the next opens " in stderr
+    assert f"pending until a window opens: file:{conf}" in stderr
+    assert report["mode"] == "noop"
+    assert [(r["id"], r["status"]) for r in report["resources"]] == [(f"file:{conf}", "would-change")]
+    assert conf.read_text() == "A\n"
+    last = json.loads((site.agent.state / "reports" / "last_run.json").read_text())
+    assert last["run_id"] == applied["run_id"]  # the noop report is stored beside it, not over it
+    assert (site.agent.state / "reports" / f"{report['run_id']}.json").is_file()
+
+
+def test_the_daemon_is_noop_outside_its_windows_and_sighup_reloads_them(site: Site) -> None:
+    ops, conf = site.keys.ops, site.out / "app.conf"
+    site.origin.commit("A", ops, control_repo(site.out, "A\n", admins=(ops,)))
+    config = site.agent.config
+    trusted = config.read_text()
+    config.write_text(trusted + "interval: 1h\n" + _closed_window())
+    child = _daemon(site)
+    try:
+        _wait_for(lambda: len(_reports(site)) == 1, child)
+        assert _reports(site)[0]["mode"] == "noop" and not conf.exists()
+        config.write_text(trusted + "interval: 2s\n")
+        child.send_signal(signal.SIGHUP)
+        _wait_for(lambda: conf.exists() and any(r["mode"] == "apply" for r in _reports(site)), child)
+    finally:
+        _, stderr = _stopped(child)
+    assert child.returncode == 0, stderr
+    assert "outside the run windows" in stderr and f"pending until a window opens: file:{conf}" in stderr
+    assert "reloaded the configuration: every 2 s, splay 0 s" in stderr
+    assert conf.read_text() == "A\n"
+
+
+def test_sigterm_mid_run_finishes_the_resource_in_hand_and_stops_the_daemon(site: Site) -> None:
+    ops, started, after = site.keys.ops, site.out / "started", site.out / "after"
+    manifest = f"""resources:
+  - exec: slow
+    command: [/bin/sh, -c, "touch {started}; sleep 2; touch {site.out}/slow-done"]
+    creates: {site.out}/slow-done
+  - file: {after}
+    content: "after\\n"
+    require: exec:slow
+"""
+    files = control_repo(site.out, "", admins=(ops,)) | {"manifests/app.yaml": manifest}
+    site.origin.commit("A", ops, files)
+    config = site.agent.config
+    config.write_text(config.read_text() + "interval: 1h\n")
+    child = _daemon(site)
+    try:
+        _wait_for(started.exists, child)
+    finally:
+        _, stderr = _stopped(child)
+    assert child.returncode == 0, stderr
+    [report] = _reports(site)
+    assert report["interrupted"] is True
+    assert not after.exists()
+    assert "next in" not in stderr  # no further run was planned
+
+
+LAZY = """
+import sys
+from agent.cli.main import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exit:
+    code = exit.code
+print("schedule loaded" if "schedule" in sys.modules else "schedule not loaded", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["apply", "--noop"]], ids=["version", "empty-catalog"])
+def test_schedule_is_imported_only_by_the_daemon(args: list[str], tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    (repo / "hiera.yaml").write_text(HIERA)
+    (repo / "data/common.yaml").write_text("classes: []\n")
+    options = [] if args == ["--version"] else ["--repo", str(repo), "--state-dir", str(tmp_path / "s")]
+    options += ["--root", str(tmp_path / "root")] if args[0] == "apply" else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
+    env |= {"TEND_CONFIG": "/dev/null", "TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
+    done = subprocess.run([sys.executable, "-c", LAZY, *args, *options], cwd=PROJECT, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith(b"schedule not loaded\n"), done.stderr

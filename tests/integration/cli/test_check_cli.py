@@ -12,13 +12,13 @@ def test_every_example_host_compiles(tend) -> None:
     result = tend(["check"])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "7 of 7 hosts compile" in result.stdout
-    assert "ok   web1: 14 resources, classes nginx, base" in result.stdout
+    assert "ok   web1: 19 resources, classes nginx, base" in result.stdout
 
 
 def test_a_broken_class_fails_the_hosts_that_use_it(tend, tmp_path: Path) -> None:
     repo = tmp_path / "site"
     repo.mkdir()
-    for part in ("hiera.yaml", "hieradata", "manifests", "templates", "keys"):
+    for part in ("hiera.yaml", "hieradata", "manifests", "templates", "files", "keys"):
         source = PROJECT / part
         (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / part)
     manifest = repo / "manifests/db.yaml"

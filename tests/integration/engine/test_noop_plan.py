@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 from tests.integration.engine.conftest import Site, tree_digest
@@ -53,6 +52,7 @@ def test_noop_and_plan_change_nothing(host_site: Site, tmp_path: Path) -> None:
         f"file:{managed}/gone.conf": "would-change",
         f"file:{managed}/mode.conf": "would-change",
         "exec:reload": "would-refresh",
+        f"file:{managed}/new-one.conf": "dropped",  # no longer declared: reported, kept (DESIGN §2)
     }
     assert noop.result(f"file:{managed}/mode.conf")["changes"] == [{"property": "mode", "from": "0644", "to": "0600"}]
     assert noop.result(f"file:{managed}/gone.conf")["changes"] == [
@@ -79,6 +79,7 @@ def test_noop_and_plan_change_nothing(host_site: Site, tmp_path: Path) -> None:
 
     # The reports of the noop runs are saved beside last_run.json, never over it (§8.1): it stays the
     # full apply's, the evidence fleets read.
+    assert baseline.report is not None and plan_json.report is not None
     stored = json.loads((site.state / "reports" / f"{plan_json.report['run_id']}.json").read_text())
     assert stored["run_id"] == plan_json.report["run_id"] and stored["mode"] == "noop"
     assert site.last_report()["run_id"] == baseline.report["run_id"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from agent.runner.state import STATE_VERSION
 from tests.integration.engine.conftest import Site
 
 MANIFEST = """
@@ -51,7 +52,7 @@ def test_a_damaged_state_is_set_aside_said_and_drift_is_still_told(site: Site) -
     assert site.last_report()["state_damaged"] is True
 
     # The state is whole again: the next run is quiet.
-    assert site.state_json()["version"] == 1
+    assert site.state_json()["version"] == STATE_VERSION
     again = site.apply("--fact", "level=2")
     assert (again.returncode, again.report["state_damaged"], again.stderr) == (0, False, "")
 
@@ -71,11 +72,11 @@ def test_without_the_ledger_drift_cannot_be_told_and_the_warning_says_so(site: S
 
 def test_a_state_from_a_newer_tend_is_damage_and_kept(site: Site) -> None:
     converged_site(site)
-    newer = json.dumps({"version": 2, "resources": {}, "owed_refresh": {}, "dropped": []})
+    newer = json.dumps({"version": STATE_VERSION + 1, "resources": {}, "owed_refresh": {}, "dropped": []})
     (site.state / "state.json").write_text(newer)
     run = site.apply("--fact", "level=1")
     assert run.returncode == 0 and run.report["state_damaged"] is True
-    assert "(format version 2 is newer than this tend reads (1))" in run.stderr
+    assert f"(format version {STATE_VERSION + 1} is newer than this tend reads ({STATE_VERSION}))" in run.stderr
     assert [p.read_text() for p in site.state.iterdir() if DAMAGED.fullmatch(p.name)] == [newer]
 
 
@@ -106,7 +107,7 @@ def test_a_version_0_state_is_migrated_and_drift_is_told(site: Site) -> None:
     assert run.returncode == 2 and run.report["state_damaged"] is False
     assert "damaged" not in run.stderr
     assert run.result("file:/etc/other.conf")["drift"] is True
-    assert site.state_json()["version"] == 1
+    assert site.state_json()["version"] == STATE_VERSION
     assert not [p for p in site.state.iterdir() if DAMAGED.fullmatch(p.name)]
 
 

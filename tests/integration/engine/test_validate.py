@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
-from tests.integration.engine.conftest import Site
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.engine.conftest import Site, needs_root
+
+
+def install_command(root: Path, name: str) -> None:
+    """The host's `name` and the libraries it links, copied into `root`: validate runs chrooted there."""
+    binary = Path(shutil.which(name) or f"/usr/bin/{name}").resolve()
+    linked = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=False).stdout
+    libraries = [word for word in linked.split() if word.startswith("/")]
+    for path in [binary, *map(Path, libraries)]:
+        for target in {path, path.resolve()}:
+            copy = root / str(target).lstrip("/")
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(target.resolve(), copy)
+    (root / "usr/bin").mkdir(parents=True, exist_ok=True)
+    if not (root / "usr/bin" / name).exists():
+        (root / "usr/bin" / name).symlink_to(binary)
+
+
+@pytest.fixture
+def site(site: Site) -> Site:
+    assert site.root is not None
+    install_command(site.root, "grep")
+    return site
+
 
 MANIFEST = """
 resources:
@@ -23,6 +52,7 @@ resources:
 """
 
 
+@needs_root
 def test_refused_content_keeps_the_old_file_and_skips_dependents(site: Site) -> None:
     site.write({"data/common.yaml": "classes: [app]\n", "manifests/app.yaml": MANIFEST})
     good = site.apply("--fact", "body=good v1", "--fact", "other=1")
@@ -61,6 +91,7 @@ def test_refused_content_keeps_the_old_file_and_skips_dependents(site: Site) -> 
     assert only_failures.status("file:/etc/independent.conf") == "unchanged"
 
 
+@needs_root
 def test_refused_content_is_reported_in_text_output(site: Site) -> None:
     site.write({"data/common.yaml": "classes: [app]\n", "manifests/app.yaml": MANIFEST})
     run = site.apply("--fact", "body=bad", "--fact", "other=1", json_report=False, detailed=False)
@@ -69,3 +100,21 @@ def test_refused_content_is_reported_in_text_output(site: Site) -> None:
     assert "skipped        file:/etc/dependent.conf: dependency file:/etc/app.conf failed" in run.stdout
     assert not site.path("/etc/app.conf").exists()
     assert site.path("/etc/independent.conf").read_text() == "other 1"
+
+
+def test_a_command_the_root_lacks_is_an_error_naming_it(site: Site) -> None:
+    site.write(
+        {
+            "data/common.yaml": "classes: [app]\n",
+            "manifests/app.yaml": """
+resources:
+  - file: /etc/nginx.conf
+    content: "x"
+    validate: nginx -t -c {path}
+""",
+        }
+    )
+    run = site.apply()
+    assert run.returncode == 4, run.stdout + run.stderr
+    assert "validate: nginx is not in the root" in run.result("file:/etc/nginx.conf")["error"]
+    assert not site.path("/etc/nginx.conf").exists()

@@ -33,9 +33,18 @@ def test_every_fact_is_present(facts):
         "networking",
         "python",
         "tend",
+        "virtual",
+        "is_virtual",
+        "container",
+        "mountpoints",
+        "disks",
+        "timezone",
+        "systemd",
     }
     assert set(facts["os"]) == {"family", "name", "release", "codename"}
-    assert set(facts["os"]["release"]) == {"full", "major"}
+    assert set(facts["os"]["release"]) == {"full", "major", "minor"}
+    assert facts["virtual"] and isinstance(facts["container"], bool) and isinstance(facts["systemd"], bool)
+    assert all(m["size_bytes"] >= 0 for m in facts["mountpoints"].values())
     assert set(facts["networking"]) == {"interfaces", "ip"}
 
 
@@ -86,14 +95,14 @@ def test_os_release_is_read_from_the_given_path(tmp_path):
     assert facts["os"] == {
         "family": "RedHat",
         "name": "Rocky",
-        "release": {"full": "9.3", "major": "9"},
+        "release": {"full": "9.3", "major": "9", "minor": "3"},
         "codename": None,
     }
 
 
 def test_a_missing_os_release_gives_unknown_os_facts(tmp_path):
     facts = system_facts(os_release=tmp_path / "missing")
-    assert facts["os"]["family"] is None and facts["os"]["release"] == {"full": None, "major": None}
+    assert facts["os"]["family"] is None and facts["os"]["release"] == {"full": None, "major": None, "minor": None}
 
 
 def test_an_unreadable_os_release_names_the_file(tmp_path):
@@ -157,3 +166,51 @@ def test_a_file_that_is_not_utf8_names_the_file(tmp_path):
     bad.write_bytes(b"role: \xff\n")
     with pytest.raises(FactsError, match=f"^{re.escape(str(bad))}:1: not UTF-8 text: invalid start byte$"):
         load_local_facts(bad, tmp_path / "facts.d")
+
+
+def _script(folder: Path, name: str, body: str, mode: int = 0o755) -> Path:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(mode)
+    return path
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="facts executables run only when root owns them")
+def test_executable_facts_run_once_and_unsafe_ones_warn(tmp_path):
+    from agent.facts import external
+
+    facts_d = tmp_path / "facts.d"
+    facts_d.mkdir()
+    counter = tmp_path / "count"
+    _script(facts_d, "10-json", f'echo x >> {counter}; echo \'{{"rack": "r1"}}\'')
+    _script(facts_d, "20-kv", "echo role=web")
+    _script(facts_d, "40-writable", "echo hacked=yes", mode=0o777)
+    (facts_d / "50.yaml").write_text("zone: a\n")
+    warnings: list[str] = []
+    try:
+        facts = load_local_facts(tmp_path / "none.yaml", facts_d, warn=warnings.append)
+        assert facts == {"zone": "a", "rack": "r1", "role": "web"}
+        assert warnings == [
+            f"{facts_d}/40-writable: facts executable not run: it must be owned by root and not writable by "
+            "group or others",
+        ]
+        assert load_local_facts(tmp_path / "none.yaml", facts_d, warn=warnings.append) == facts
+        assert counter.read_text() == "x\n"  # gathered once per process
+        assert load_local_facts(tmp_path / "none.yaml", facts_d) == {"zone": "a"}  # no warn: not run (--host)
+    finally:
+        external._gathered.clear()
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="facts executables run only when root owns them")
+def test_a_failing_facts_executable_is_a_host_fault_naming_it(tmp_path):
+    """DESIGN §8.2: a facts executable failing is a host fault (exit 1, nothing marked bad), not a warning."""
+    from agent.facts import external
+
+    facts_d = tmp_path / "facts.d"
+    facts_d.mkdir()
+    _script(facts_d, "30-fails", "echo oops >&2; exit 3")
+    try:
+        with pytest.raises(FactsError, match=f"^{re.escape(str(facts_d))}/30-fails: facts executable failed: "):
+            load_local_facts(tmp_path / "none.yaml", facts_d, warn=lambda text: None)
+    finally:
+        external._gathered.clear()

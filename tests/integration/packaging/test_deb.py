@@ -90,6 +90,7 @@ def test_named_after_the_version_with_debians_libraries_as_dependencies(package:
     )
     depends = {re.split(r"[\s(:]", part.strip())[0] for part in field(package, "Depends").split(",")}
     assert {"python3", "python3-yaml", "python3-jinja2", "python3-psutil", "python3-gnupg", "gnupg", "git"} <= depends
+    assert "python3-schedule" in depends
 
 
 def test_modules_in_a_private_directory_byte_compiled_at_install(package: Path, unpacked: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,11 @@ ACCOUNTS = {
     "etc/group": "root:x:0:\ndaemon:x:1:\nusers:x:100:\n",
     "etc/shadow": "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n",
     "etc/gshadow": "root:*::\ndaemon:*::\nusers:*::\n",
+    "etc/shells": "/bin/sh\n/bin/bash\n",
+    "etc/skel/.profile": "# skel\n",
+    "bin/sh": "#!/bin/true\n",
+    "bin/bash": "#!/bin/true\n",
+    "usr/sbin/nologin": "#!/bin/true\n",
 }
 
 
@@ -25,6 +31,8 @@ def rooted(site: Site, tmp_path: Path) -> Site:
     write_tree(site.root, ACCOUNTS)
     for name in ("shadow", "gshadow"):
         (site.root / "etc" / name).chmod(0o640)
+    for shell in ("bin/sh", "bin/bash", "usr/sbin/nologin"):
+        (site.root / shell).chmod(0o755)
     return site
 
 
@@ -118,3 +126,91 @@ def test_a_tool_error_is_reported(rooted: Site) -> None:
     assert run.returncode == 4, run
     error = run.result("user:tendtest-dup")["error"]
     assert error == "useradd failed: exited with status 4: useradd: UID 0 is not unique"
+
+
+HASH = "$y$j9T$tendtestsalt$Q0vJ4F1f3jnOlXGzUGDGq1t3l1dE1xDq9Yv3JbC3yX."
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTendTests tend@test"
+PEOPLE = """
+resources:
+  - user: tendtest-ann
+    uid: 3301
+    home: HOME
+    managehome: true
+    comment: Ann Example
+    password: "HASH"
+    authorized_keys: ["KEY"]
+    shell: /bin/bash
+  - group: tendtest-ops
+    gid: 3302
+    members: [tendtest-ann, daemon]
+"""
+
+
+def people(home: str = "/home/tendtest-ann") -> str:
+    return PEOPLE.replace("HASH", HASH).replace("KEY", KEY).replace("HOME", home)
+
+
+def test_home_keys_password_and_members_under_a_root(rooted: Site) -> None:
+    root = rooted.root
+    assert root is not None
+    (root / "home").mkdir()
+    rooted.manifest(people())
+    first = rooted.apply()
+    assert first.returncode == 2, first
+    assert first.result("user:tendtest-ann")["changes"] == [{"property": "ensure", "from": "absent", "to": "present"}]
+    home = root / "home/tendtest-ann"
+    assert (home / ".profile").read_text() == "# skel\n" and home.stat().st_uid == 3301  # from /etc/skel
+    keys = home / ".ssh/authorized_keys"
+    assert keys.read_text() == KEY + "\n"
+    assert (keys.stat().st_mode & 0o777, keys.parent.stat().st_mode & 0o777) == (0o600, 0o700)
+    assert keys.stat().st_uid == keys.parent.stat().st_uid == 3301
+    assert f"tendtest-ann:{HASH}:" in (root / "etc/shadow").read_text()
+    assert (root / "etc/shadow").stat().st_mode & 0o777 == 0o640
+    line = next(line for line in (root / "etc/passwd").read_text().splitlines() if line.startswith("tendtest-ann:"))
+    assert line.split(":")[4:] == ["Ann Example", "/home/tendtest-ann", "/bin/bash"]
+    assert groups(root)["tendtest-ops"] == (3302, ("daemon", "tendtest-ann"))
+    for text in (first.stdout, first.stderr, *(p.read_text() for p in rooted.state.rglob("*.json"))):
+        assert HASH not in text and "tendtest-ann:$y$" not in text
+    assert rooted.apply().returncode == 0  # idempotent
+
+    keys.chmod(0o644)
+    (root / "etc/shadow").write_text((root / "etc/shadow").read_text().replace(HASH, "!"))
+    fixed = rooted.apply()
+    assert fixed.returncode == 2, fixed
+    password, keys_change = fixed.result("user:tendtest-ann")["changes"]
+    assert password == {"property": "password"}  # never shown
+    assert keys_change["from"].endswith("authorized_keys: mode 0644, uid 3301 (wanted mode 0600, uid 3301)")
+    assert keys.stat().st_mode & 0o777 == 0o600 and HASH in (root / "etc/shadow").read_text()
+
+    rooted.manifest(people("/srv/ann").replace("members: [tendtest-ann, daemon]", "members: [daemon]"))
+    (root / "srv").mkdir()
+    moved = rooted.apply()
+    assert moved.returncode == 2, moved
+    assert (root / "srv/ann/.profile").exists() and not home.exists()  # moved with the home attribute
+    assert groups(root)["tendtest-ops"] == (3302, ("daemon",))
+    assert rooted.apply().returncode == 0
+
+
+def test_a_missing_shell_names_the_manifest_line(rooted: Site) -> None:
+    rooted.manifest("""
+        resources:
+          - user: tendtest-sh
+            shell: /bin/fish
+    """)
+    run = rooted.apply()
+    assert run.returncode == 4, run
+    assert run.result("user:tendtest-sh")["error"].startswith("manifests/site.yaml:")
+    assert "the shell /bin/fish does not exist in the root" in run.result("user:tendtest-sh")["error"]
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed (Debian: apt-get install strace)")
+def test_no_child_process_gets_the_password_hash_in_its_argv(rooted: Site, tmp_path: Path) -> None:
+    assert rooted.root is not None
+    (rooted.root / "home").mkdir()
+    rooted.manifest(people())
+    log = tmp_path / "execve.log"
+    run = rooted.apply(prefix=["strace", "-f", "-qq", "-e", "trace=execve", "-s", "65536", "-o", str(log)])
+    assert run.returncode == 2, run
+    traced = log.read_text()
+    assert "useradd" in traced  # the trace saw the children
+    assert HASH not in traced and HASH.split("$")[3] not in traced

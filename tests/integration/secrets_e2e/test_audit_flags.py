@@ -91,5 +91,5 @@ def test_a_manifest_that_makes_a_host_use_what_it_cannot_read_is_missing(clean) 
 def test_csv_and_host_filter(clean) -> None:
     done = audit(clean, "--format", "csv", "--host", "db1")
     lines = done.stdout.splitlines()
-    assert lines[0] == "file,key,principal,kind,key_id,can_read,uses,flag"
+    assert lines[0] == "file,key,principal,kind,key_id,can_read,uses,flag,environments,accepted"
     assert {line.split(",")[2] for line in lines[1:]} == {"db1"}

@@ -44,13 +44,32 @@ VALIDATED = """\
     content: "PASSWORD={{ password }}\\n"
     validate: [/bin/sh, -c, 'cat "$1"; cat "$1" >&2; exit 1', sh, '{path}']
 """
+# Partial edits writing a secret: a line (with a plain line of the same file), and an ini setting.
+EDITS = """\
+  - line: pg password
+    path: /etc/e2e/pg.conf
+    text: "password = '{{ password }}'"
+    match: ^password
+    create: true
+  - line: port = 5432
+    path: /etc/e2e/pg.conf
+  - ini: app password
+    path: /etc/e2e/app.ini
+    section: db
+    setting: password
+    value: "{{ password }}"
+    create: true
+"""
 CRASH = """\
   - exec: timeout-from-a-secret
     command: [/bin/true]
     timeout: "{{ password }}"
 """
 # The only files that may hold a plaintext: the managed files in the roots.
-LEGITIMATE = {"db1": {"etc/e2e/db.env", "etc/e2e/site.token", "etc/e2e/from-exec"}, "web1": set()}
+LEGITIMATE = {
+    "db1": {"etc/e2e/db.env", "etc/e2e/site.token", "etc/e2e/from-exec", "etc/e2e/pg.conf", "etc/e2e/app.ini"},
+    "web1": set(),
+}
 
 
 def shell_root(root: Path) -> None:
@@ -70,6 +89,7 @@ class Scenario:
     roots: dict[str, Path] = field(default_factory=dict)
     old_db_env: str = ""
     debug: bool = False
+    old_edits: list[str] = field(default_factory=list)
 
     def run(self, label: str, call, *args: str, **options) -> subprocess.CompletedProcess[str]:
         if self.debug:
@@ -100,7 +120,7 @@ def scenario(keyring, fleet_repo, request) -> Iterator[Scenario]:
 
 def drive(s: Scenario) -> None:
     site = s.site
-    site.append("manifests/db.yaml", (EXECS if CHROOT else "") + VALIDATED)
+    site.append("manifests/db.yaml", (EXECS if CHROOT else "") + VALIDATED + EDITS)
     db1, web1 = site.root("db1"), site.root("web1")
     s.roots = {"db1": db1, "web1": web1}
     if CHROOT:
@@ -114,6 +134,7 @@ def drive(s: Scenario) -> None:
     s.run("apply --noop --json", site.tend, "apply", "--noop", "--json", *converge, *db1_state)
     s.run("apply", site.tend, "apply", *converge, *db1_state, "--detailed-exitcodes")
     s.old_db_env = (db1 / "etc/e2e/db.env").read_text()
+    s.old_edits = [(db1 / name).read_text() for name in ("etc/e2e/pg.conf", "etc/e2e/app.ini")]
     s.run("apply --json (again)", site.tend, "apply", "--json", *converge, *db1_state)
     for extra in ((), ("--json",), ("--explain",)):
         s.run(f"lookup {extra}", site.tend, "lookup", "db::password", "--host", "db1", *extra)
@@ -162,6 +183,21 @@ def test_the_runs_went_where_they_should(scenario):
     assert runs["--debug apply (a secret as a timeout)"].returncode == 1
     assert "(computed from a secret)" in runs["--debug apply (a secret as a timeout)"].stderr
     assert (scenario.roots["db1"] / "etc/e2e/db.env").read_text().startswith(f"PORT=5432\nPASSWORD={ROTATED}\n")
+
+
+def test_edits_holding_a_secret_are_private_hidden_and_rotated(scenario):
+    password = PLAIN["db::password"]
+    assert scenario.old_edits == [f"password = '{password}'\nport = 5432\n", f"[db]\npassword = {password}\n"]
+    db1 = scenario.roots["db1"]
+    assert (db1 / "etc/e2e/pg.conf").read_text() == f"password = '{ROTATED}'\nport = 5432\n"
+    assert (db1 / "etc/e2e/app.ini").read_text() == f"[db]\npassword = {ROTATED}\n"
+    for name in ("etc/e2e/pg.conf", "etc/e2e/app.ini"):
+        assert stat.S_IMODE((db1 / name).stat().st_mode) == 0o600, name  # created holding a secret
+    plan = scenario.runs["plan as db1"].stdout
+    for rid in ("line:pg password", "line:port = 5432", "ini:app password"):
+        assert f"would-change   {rid} (ensure, sensitive)\n    content changed (sensitive)\n" in plan, rid
+    stored = {p.read_text(errors="replace") for p in walk_files(scenario.site.state("db1") / "bucket")}
+    assert set(scenario.old_edits) <= stored  # the rotation replaced both: the old content is in the bucket
 
 
 def walk_files(base: Path) -> Iterator[Path]:
@@ -298,7 +334,8 @@ def everything_left(site, host: str = "db1") -> list[tuple[str, bytes]]:
     from agent.secrets.auditlog import syslog_lines
 
     state = site.state(host)
-    out = [(str(p), p.read_bytes()) for p in walk_files(state) if "gnupg" not in p.relative_to(state).parts[:1]]
+    kept = [p for p in walk_files(state) if p.relative_to(state).parts[0] not in ("gnupg", "bucket")]
+    out = [(str(p), p.read_bytes()) for p in kept]
     log = state / "audit.log"
     if log.is_file():
         lines = [line for line in log.read_bytes().splitlines() if line]
@@ -369,3 +406,76 @@ def test_a_loop_item_from_a_secret_is_refused_without_showing_it(site, manifest:
     assert "<secret" not in check.stdout
     assert_nothing_leaked(site, *runs, check)
     assert not (site.root("db1") / "etc/e2e").exists()
+
+
+# -- old content (issue 20, item 8): a path that held a secret stays redacted --------------------------
+
+HELD = """\
+  - file: /etc/e2e/held.env
+    content: "PASSWORD={{ password }}\\n"
+"""
+RELEASED = """\
+  - file: /etc/e2e/held.env
+    content: "PASSWORD=none\\n"
+"""
+
+
+def test_a_file_that_stops_holding_a_secret_stays_redacted(site):
+    import json
+
+    manifest = (site.repo / "manifests/db.yaml").read_text()
+    site.append("manifests/db.yaml", HELD)
+    assert converge_db1(site).returncode == 0
+    held = site.root("db1") / "etc/e2e/held.env"
+    old = held.read_bytes()
+    (site.repo / "manifests/db.yaml").write_text(manifest + RELEASED)
+    plan = site.converge("plan", "db1")
+    planned = site.converge("plan", "db1", "--json")
+    applied = site.converge("apply", "db1", "--json")
+    assert applied.returncode == 0, applied.stderr
+    assert held.read_text() == "PASSWORD=none\n"
+    assert "    content changed (sensitive)" in plan.stdout
+    for done in (planned, applied):
+        entry = next(r for r in json.loads(done.stdout)["resources"] if r["id"] == "file:/etc/e2e/held.env")
+        assert entry["sensitive"] is True
+        assert entry["changes"] == [{"property": "content"}], entry
+    old_digest = hashlib.sha256(old).hexdigest()
+    for text in (
+        plan.stdout,
+        planned.stdout,
+        applied.stdout,
+        *(data.decode(errors="replace") for _, data in everything_left(site)),
+    ):
+        assert old_digest not in text
+    assert_nothing_leaked(site, plan, planned, applied)
+    stored = [p for p in walk_files(site.state("db1") / "bucket") if p.read_bytes() == old]
+    assert stored and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in stored)
+    again = site.converge("plan", "db1")  # applied without the secret: no longer held, diffs come back
+    assert again.returncode == 0 and "content changed" not in again.stdout
+
+
+# -- the last line of defence (issue 20, item 1): output that holds a plaintext is redacted, with a warning --
+
+SPILL = """\
+  - exec: spill
+    command: [/bin/sh, -c, 'while read -r line; do echo "$line"; done < /etc/e2e/db.env; exit 1']
+    require: file:/etc/e2e/db.env
+"""
+
+
+@pytest.mark.skipif(not CHROOT, reason="the exec runs chrooted into --root only as root")
+def test_output_that_holds_a_plaintext_of_this_run_is_redacted_with_a_warning(site):
+    """An exec no taint reaches reads a file a secret was written to, fails, and its output is the error."""
+    import json
+
+    shell_root(site.root("db1"))
+    site.append("manifests/db.yaml", SPILL)
+    human = site.converge("apply", "db1")
+    as_json = site.converge("apply", "db1", "--json")
+    for done in (human, as_json):
+        assert done.returncode == 1, done.stderr
+        assert "exec:spill" in done.stderr and "redacted" in done.stderr, done.stderr
+    entry = next(r for r in json.loads(as_json.stdout)["resources"] if r["id"] == "exec:spill")
+    assert entry["status"] == "failed" and "PORT=5432" in entry["error"] and "[redacted]" in entry["error"]
+    assert stat.S_IMODE((site.root("db1") / "etc/e2e/db.env").stat().st_mode) == 0o600  # no mode changed
+    assert_nothing_leaked(site, human, as_json)

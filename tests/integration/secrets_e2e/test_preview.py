@@ -35,8 +35,7 @@ def test_an_admin_previews_a_host_with_placeholders_and_no_agent_keyring(site):
         assert "+welcome to db1" in diff_of(done.stdout, "file:/etc/e2e/motd")
         assert not leaks(done.stdout + done.stderr)
         assert list(root.rglob("*")) == [root / "etc"]
-    # A noop report is stored beside last_run.json, never over it (§8.1): read the newest by its run id.
-    assert not (state / "reports" / "last_run.json").exists()
+    assert not (state / "reports" / "last_run.json").exists()  # noop reports never replace it (DESIGN §8.1)
     report = json.loads(max((state / "reports").glob("0*.json")).read_text())
     assert report["secrets_read"] == [], "a preview decrypted something"
     assert report["mode"] == "noop"

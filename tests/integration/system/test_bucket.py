@@ -15,42 +15,41 @@ def mode(path) -> int:
 def test_put_get_and_layout(tmp_path):
     bucket = Bucket(tmp_path / "var/bucket")
     assert not (tmp_path / "var").exists()
-    digest = bucket.put(b"old motd\n", sensitive=False)
+    digest = bucket.put(b"old motd\n")
     assert digest == hashlib.sha256(b"old motd\n").hexdigest()
     stored = tmp_path / "var/bucket" / digest[:2] / digest
     assert stored.read_bytes() == b"old motd\n"
-    assert (mode(tmp_path / "var/bucket"), mode(stored.parent), mode(stored)) == (0o700, 0o700, 0o640)
+    assert (mode(tmp_path / "var/bucket"), mode(stored.parent), mode(stored)) == (0o700, 0o700, 0o600)
     assert bucket.has(digest)
     assert bucket.get(digest) == b"old motd\n"
 
 
 def test_put_is_idempotent(tmp_path):
     bucket = Bucket(tmp_path)
-    digest = bucket.put(b"same", sensitive=False)
+    digest = bucket.put(b"same")
     stored = tmp_path / digest[:2] / digest
     before = os.stat(stored)
-    assert bucket.put(b"same", sensitive=False) == digest
+    assert bucket.put(b"same") == digest
     after = os.stat(stored)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
     assert os.listdir(stored.parent) == [digest]
 
 
-def test_sensitive_content_is_0600_and_stays_so(tmp_path):
+def test_every_copy_is_0600_and_one_an_older_tend_left_0640_is_tightened(tmp_path):
+    """A file that stopped holding a secret is replaced by plain content: its old copy must be private too."""
     bucket = Bucket(tmp_path / "b")
-    secret = bucket.put(b"password=x", sensitive=True)
-    path = tmp_path / "b" / secret[:2] / secret
+    plain = bucket.put(b"plain")
+    path = tmp_path / "b" / plain[:2] / plain
     assert mode(path) == 0o600
-    bucket.put(b"password=x", sensitive=False)
+    os.chmod(path, 0o640)
+    bucket.put(b"plain")
     assert mode(path) == 0o600
-    plain = bucket.put(b"plain", sensitive=False)
-    bucket.put(b"plain", sensitive=True)
-    assert mode(tmp_path / "b" / plain[:2] / plain) == 0o600
 
 
 def test_a_loose_bucket_directory_is_tightened(tmp_path):
     (tmp_path / "b").mkdir(mode=0o755)
     os.chmod(tmp_path / "b", 0o755)
-    Bucket(tmp_path / "b").put(b"x", sensitive=False)
+    Bucket(tmp_path / "b").put(b"x")
     assert mode(tmp_path / "b") == 0o700
 
 

@@ -32,7 +32,7 @@ def test_the_audit_log_and_its_head_are_0600_in_a_0700_directory(tmp_path: Path)
 
 def test_bucket_copies_of_sensitive_files_are_0600_in_0700_directories(tmp_path: Path) -> None:
     bucket = Bucket(tmp_path / "state" / "bucket")
-    digest = bucket.put(b"password=hunter2\n", sensitive=True)
+    digest = bucket.put(b"password=hunter2\n")
     stored = tmp_path / "state" / "bucket" / digest[:2] / digest
     assert (mode(tmp_path / "state"), mode(stored.parent.parent), mode(stored.parent)) == (0o700, 0o700, 0o700)
     assert mode(stored) == 0o600

@@ -46,10 +46,10 @@ def test_accounts_come_from_the_root(system):
 
 
 def test_backup(system, tmp_path):
-    digest = system.backup(b"old", sensitive=True)
+    digest = system.backup(b"old")
     assert system.bucket.get(digest) == b"old"
     assert stat.S_IMODE(os.stat(tmp_path / "bucket" / digest[:2] / digest).st_mode) == 0o600
-    assert System(Root(tmp_path)).backup(b"old", sensitive=False) is None
+    assert System(Root(tmp_path)).backup(b"old") is None
 
 
 def test_run_uses_the_default_timeout_and_the_host(system):

@@ -146,14 +146,14 @@ def test_a_hard_link_in_another_users_directory_is_not_chmodded(tree) -> None:
 
 def test_a_bucket_subdirectory_swapped_for_a_link_is_refused(tmp_path: Path) -> None:
     bucket = Bucket(tmp_path / "bucket")
-    digest = bucket.put(b"first", sensitive=True)
+    digest = bucket.put(b"first")
     outside = tmp_path / "outside"
     outside.mkdir()
     swap_for_link(tmp_path / "bucket" / digest[:2], outside)
     with pytest.raises(HostError, match="refusing a symbolic link where a directory is expected"):
         bucket.get(digest)
     with pytest.raises(HostError, match="refusing a symbolic link where a directory is expected"):
-        bucket.put(b"first", sensitive=True)
+        bucket.put(b"first")
     assert os.listdir(outside) == []
 
 
@@ -161,6 +161,6 @@ def test_a_bucket_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "bucket").symlink_to("elsewhere")
     with pytest.raises(HostError) as err:
-        Bucket(tmp_path / "bucket").put(b"x", sensitive=True)
+        Bucket(tmp_path / "bucket").put(b"x")
     assert str(err.value) == f"{tmp_path / 'bucket'}: the bucket must be a directory, a link is there"
     assert os.listdir(tmp_path / "elsewhere") == []

@@ -39,7 +39,7 @@ def test_parse_undoes_shell_escapes():
             {
                 "family": "Debian",
                 "name": "Debian",
-                "release": {"full": "12.5", "major": "12"},
+                "release": {"full": "12.5", "major": "12", "minor": "5"},
                 "codename": "bookworm",
             },
         ),
@@ -49,7 +49,7 @@ def test_parse_undoes_shell_escapes():
             {
                 "family": "Debian",
                 "name": "Ubuntu",
-                "release": {"full": "22.04", "major": "22.04"},
+                "release": {"full": "22.04", "major": "22.04", "minor": None},
                 "codename": "jammy",
             },
         ),
@@ -59,7 +59,7 @@ def test_parse_undoes_shell_escapes():
             {
                 "family": "RedHat",
                 "name": "Rocky",
-                "release": {"full": "9.3", "major": "9"},
+                "release": {"full": "9.3", "major": "9", "minor": "3"},
                 "codename": None,
             },
         ),
@@ -69,7 +69,7 @@ def test_parse_undoes_shell_escapes():
             {
                 "family": "Alpine",
                 "name": "Alpine",
-                "release": {"full": "3.19.1", "major": "3"},
+                "release": {"full": "3.19.1", "major": "3", "minor": "19"},
                 "codename": None,
             },
         ),
@@ -80,7 +80,7 @@ def test_os_facts_of_real_distributions(name, debian_version, expected):
 
 
 def test_debian_without_debian_version_keeps_the_os_release_version():
-    assert os_facts(parse_os_release(fixture("debian-12")))["release"] == {"full": "12", "major": "12"}
+    assert os_facts(parse_os_release(fixture("debian-12")))["release"] == {"full": "12", "major": "12", "minor": None}
 
 
 def test_debian_version_of_another_release_is_ignored():
@@ -102,7 +102,7 @@ def test_empty_os_release_gives_unknown_values():
     assert os_facts(parse_os_release("")) == {
         "family": None,
         "name": None,
-        "release": {"full": None, "major": None},
+        "release": {"full": None, "major": None, "minor": None},
         "codename": None,
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.errors import ManifestError
@@ -14,8 +16,8 @@ KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmDMEZ\n-----END PGP PUBLIC KEY BL
 SOURCE = {"uris": "https://deb.example.org/debian", "suites": ["bookworm", "bookworm-updates"], "key": KEY}
 
 
-def test_a_source_is_a_deb822_file_signed_by_its_own_keyring() -> None:
-    system, apt = setup(updated_ago=60)
+def test_a_source_is_a_deb822_file_signed_by_its_own_keyring(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=60, state=tmp_path)
     source = declare(AptSource, "example", components=["main", "contrib"], architectures="amd64", **SOURCE)
     assert converge(source, system, apt) == [("ensure", "absent", "present")]
     assert system.text("/etc/apt/sources.list.d/example.sources") == (
@@ -50,13 +52,13 @@ def test_absent_removes_the_source_then_its_keyring() -> None:
     assert not any("example" in str(path) for path in system.files)
 
 
-def test_a_written_source_makes_the_next_install_update_the_lists_once() -> None:
-    system, apt = setup(updated_ago=60)
+def test_a_written_source_makes_the_next_install_update_the_lists_once(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=60, state=tmp_path)
     system.on("apt-cache policy -- cron", stdout=policy("cron", "3.0"))
     converge(declare(AptSource, "example", **SOURCE), system, apt)
     converge(declare(Package, "cron"), system, apt)
     assert system.lines("apt-get") == [f"apt-get {APT} update", f"apt-get {APT} install -- cron"]
-    assert system.text("/state/apt-lists.json") == '{"/": 1700000000.0}'
+    assert (tmp_path / "apt-lists.json").read_text() == '{"/": 1700000000.0}'
 
 
 def test_packages_require_every_source() -> None:

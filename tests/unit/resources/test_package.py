@@ -27,13 +27,16 @@ def policy(name: str, candidate: str, *versions: str) -> str:
 NOW = 1_700_000_000.0
 
 
-def setup(root: str = "/", *, updated_ago: float | None = None, noop: bool = False) -> tuple[FakeSystem, Apt]:
-    """A fake host with the fixture's dpkg database; tend's record of its last apt-get update `updated_ago` s."""
+def setup(
+    root: str = "/", *, updated_ago: float | None = None, noop: bool = False, state: Path | None = None
+) -> tuple[FakeSystem, Apt]:
+    """A fake host with the fixture's dpkg database; tend's record of its last apt-get update `updated_ago` s
+    in the real state directory `state` (tend's own file, not a host path; without it nothing is recorded)."""
     system = FakeSystem(root, files={f"{root.rstrip('/')}/var/lib/dpkg/status": STATUS})
-    system.directories.add(Path("/state"))
     if updated_ago is not None:
-        system.put("/state/apt-lists.json", json.dumps({root: NOW - updated_ago}))
-    options = ProviderOptions(state_dir=Path("/state"), noop=noop, clock=lambda: NOW)
+        assert state is not None, "a record of the last update needs a state directory"
+        (state / "apt-lists.json").write_text(json.dumps({root: NOW - updated_ago}))
+    options = ProviderOptions(state_dir=state, noop=noop, clock=lambda: NOW)
     return system, Apt(system, options, lambda text: None)
 
 
@@ -107,21 +110,21 @@ def test_a_package_dpkg_did_not_finish_fails() -> None:
         converge(declare(Package, "tendtest-broken"), system, apt)
 
 
-def test_latest_with_fresh_lists_upgrades_without_apt_get_update() -> None:
-    system, apt = setup(updated_ago=600)
+def test_latest_with_fresh_lists_upgrades_without_apt_get_update(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=600, state=tmp_path)
     system.on("apt-cache policy -- base-files", stdout=policy("base-files", "12.4+deb12u15"))
     latest = declare(Package, "base-files", ensure="latest")
     assert converge(latest, system, apt) == [("ensure", "12.4+deb12u11", "12.4+deb12u15")]
     assert system.lines("apt-get") == [f"apt-get {APT} install -- base-files"]
 
 
-def test_latest_with_old_lists_updates_them_once_and_records_when() -> None:
-    system, apt = setup(updated_ago=7200)
+def test_latest_with_old_lists_updates_them_once_and_records_when(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=7200, state=tmp_path)
     system.on("apt-cache policy -- base-files", stdout=policy("base-files", "12.4+deb12u15"))
     for name in ("base-files", "adduser"):
         converge(declare(Package, name, ensure="latest"), system, apt)
     assert system.lines("apt-get") == [f"apt-get {APT} update", f"apt-get {APT} install -- base-files"]
-    assert json.loads(system.text("/state/apt-lists.json")) == {"/": NOW}
+    assert json.loads((tmp_path / "apt-lists.json").read_text()) == {"/": NOW}
 
 
 def test_an_upgrade_by_latest_is_never_drift_but_a_removal_is() -> None:

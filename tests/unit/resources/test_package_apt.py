@@ -3,6 +3,8 @@ stdin, and failures in apt's and dpkg's own words."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from agent.errors import HostError
@@ -15,22 +17,22 @@ from tests.unit.resources.test_package import APT, CACHE, policy, setup
 NOT_LISTED = "installed (not in current lists)"
 
 
-def test_plan_fails_an_unknown_package_when_the_lists_are_fresh() -> None:
-    system, apt = setup(updated_ago=60, noop=True)
+def test_plan_fails_an_unknown_package_when_the_lists_are_fresh(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=60, state=tmp_path, noop=True)
     package = declare(Package, "tendtest-nope")
     with pytest.raises(HostError, match=r"^unknown package tendtest-nope: no apt source offers it \(the package lists"):
         package.current(system, apt)
     assert system.lines("apt-get") == []
 
 
-def test_plan_with_old_lists_or_a_changing_source_says_not_in_current_lists() -> None:
+def test_plan_with_old_lists_or_a_changing_source_says_not_in_current_lists(tmp_path: Path) -> None:
     for updated_ago in (None, 7200):
-        system, apt = setup(updated_ago=updated_ago, noop=True)
+        system, apt = setup(updated_ago=updated_ago, state=tmp_path, noop=True)
         package = declare(Package, "tendtest-nope")
         changes = package.changes(package.desired(), package.current(system, apt))
         assert [(c.property, c.new) for c in changes] == [("ensure", NOT_LISTED)]
         assert system.lines("apt-get") == []
-    system, apt = setup(updated_ago=60, noop=True)
+    system, apt = setup(updated_ago=60, state=tmp_path, noop=True)
     package = declare(Package, "tendtest-nope")
     # A source on the host that the catalog wants absent: the lists will change.
     system.put("/etc/apt/sources.list.d/site.sources", "Types: deb\n")
@@ -38,8 +40,8 @@ def test_plan_with_old_lists_or_a_changing_source_says_not_in_current_lists() ->
     assert package.changes(package.desired(), package.current(system, apt))[0].new == NOT_LISTED
 
 
-def test_a_version_apt_does_not_offer_fails_in_plan_with_what_it_offers() -> None:
-    system, apt = setup(updated_ago=60, noop=True)
+def test_a_version_apt_does_not_offer_fails_in_plan_with_what_it_offers(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=60, state=tmp_path, noop=True)
     system.on("apt-cache policy -- cron", stdout=policy("cron", "3.0", "3.0", "2.9"))
     with pytest.raises(HostError, match=r"^cron 4.0 is not available \(apt offers: 3.0, 2.9; the package lists"):
         declare(Package, "cron", ensure="4.0").current(system, apt)
@@ -121,8 +123,8 @@ def test_a_failed_install_keeps_the_scripts_own_lines_and_apts_warnings() -> Non
     )
 
 
-def test_a_missing_key_names_the_key() -> None:
-    system, apt = setup(updated_ago=7200)
+def test_a_missing_key_names_the_key(tmp_path: Path) -> None:
+    system, apt = setup(updated_ago=7200, state=tmp_path)
     stderr = (
         "W: GPG error: file:/repo ./ InRelease: The following signatures couldn't be verified because the public "
         "key is not available: NO_PUBKEY 3426921DDECCDEDE\nE: The repository 'file:/repo ./ InRelease' is not signed.\n"

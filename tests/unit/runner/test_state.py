@@ -16,6 +16,11 @@ RESOURCES = {
     "exec:restart": {"desired": "e" * 64, "status": "unchanged", "at": "2026-12-01T00:00:00.000Z"},
 }
 OWED = {"exec:restart": ["file:/etc/a"]}
+NO_CATALOG = {"catalog": {}, "applied_for": None}
+CATALOG = {
+    "file:/etc/a": {"type": "file", "title": "/etc/a", "undo": {"ensure": "absent"}, "on_drop": None, "requires": []},
+    "exec:restart": {"type": "exec", "title": "restart", "undo": None, "on_drop": "keep", "requires": ["file:/etc/a"]},
+}
 
 
 def test_every_version_before_the_current_one_has_a_migration() -> None:
@@ -25,7 +30,7 @@ def test_every_version_before_the_current_one_has_a_migration() -> None:
         assert migrate(before)["version"] == version + 1
 
 
-def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
+def test_a_version_0_file_is_migrated_to_the_current_version(tmp_path: Path) -> None:
     """Version 0: the layout without a version field."""
     path = tmp_path / "state.json"
     path.write_text(json.dumps({"resources": RESOURCES, "owed_refresh": OWED}))
@@ -34,18 +39,63 @@ def test_a_version_0_file_is_migrated_to_version_1(tmp_path: Path) -> None:
     assert (state.resources, state.owed) == (RESOURCES, OWED)
     assert path.is_file() and not list(tmp_path.glob("*.damaged-*"))
     state.save()
-    assert json.loads(path.read_text()) == {"version": 1, "resources": RESOURCES, "owed_refresh": OWED}
+    assert json.loads(path.read_text()) == {
+        "version": 3, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": sorted(RESOURCES), **NO_CATALOG,
+    }  # fmt: skip
 
 
-def test_a_file_as_earlier_tends_wrote_it_loads_unchanged(tmp_path: Path) -> None:
-    """Earlier releases already wrote `"version": 1` (json.dumps with sorted keys): the same format."""
+def test_a_version_1_file_is_migrated_with_every_resource_taken_to_have_held_a_secret(tmp_path: Path) -> None:
+    """Version 1 did not record which resources held a secret: unknown counts as held, so the first plan
+    after an upgrade never shows old content that may be secret; the next full apply records the truth."""
     path = tmp_path / "state.json"
-    written = json.dumps({"version": 1, "resources": RESOURCES, "owed_refresh": OWED}, sort_keys=True)
-    path.write_text(written)
+    path.write_text(json.dumps({"version": 1, "resources": RESOURCES, "owed_refresh": OWED}, sort_keys=True))
     state = RunState.load(path)
     assert state.damaged is None and (state.resources, state.owed) == (RESOURCES, OWED)
+    assert state.held_secret("file:/etc/a") and state.held_secret("exec:restart")
+    state.record("file:/etc/a", "d" * 64, "changed", "2026-12-02T00:00:00.000Z", sensitive=False)
     state.save()
-    assert path.read_text() == written
+    again = RunState.load(path)
+    assert not again.held_secret("file:/etc/a") and again.held_secret("exec:restart")
+    assert json.loads(path.read_text())["version"] == 3
+
+
+def test_a_version_2_file_gains_an_empty_catalog(tmp_path: Path) -> None:
+    """Version 2 had no recorded catalog: nothing is dropped until a full apply records one."""
+    path = tmp_path / "state.json"
+    version_2 = {"version": 2, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": ["file:/etc/a"]}
+    path.write_text(json.dumps(version_2, sort_keys=True))
+    state = RunState.load(path)
+    assert state.damaged is None and (state.catalog, state.applied_for) == ({}, None)
+    assert state.held_secret("file:/etc/a") and not state.held_secret("exec:restart")
+    state.save()
+    assert json.loads(path.read_text()) == {**version_2, "version": 3, **NO_CATALOG}
+
+
+def test_a_file_as_this_tend_wrote_it_loads_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    applied_for = {"repo": "/srv/site", "host": "web1", "root": "/"}
+    written = json.dumps(
+        {"version": 3, "resources": RESOURCES, "owed_refresh": OWED, "held_secret": ["file:/etc/a"],
+         "catalog": CATALOG, "applied_for": applied_for},
+        sort_keys=True,
+    )  # fmt: skip
+    path.write_text(written)
+    state = RunState.load(path)
+    assert state.damaged is None and (state.catalog, state.applied_for) == (CATALOG, applied_for)
+    state.save()
+    assert json.loads(path.read_text()) == json.loads(written)
+
+
+def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = RunState.load(path)
+    state.record("file:/etc/a", "d" * 64, "changed", "2026-12-02T00:00:00.000Z", sensitive=True)
+    state.record("file:/etc/b", "d" * 64, "changed", "2026-12-02T00:00:00.000Z", sensitive=False)
+    state.save()
+    loaded = RunState.load(path)
+    assert loaded.held_secret("file:/etc/a") and not loaded.held_secret("file:/etc/b")
+    assert not loaded.held_secret("file:/etc/never")
+    assert json.loads(path.read_text())["held_secret"] == ["file:/etc/a"]
 
 
 @pytest.mark.parametrize(
@@ -57,11 +107,27 @@ def test_a_file_as_earlier_tends_wrote_it_loads_unchanged(tmp_path: Path) -> Non
         (b"[1, 2]", "a JSON list where a state object belongs"),
         (b'{"version": 1, "resources": {"file:/a": "x"}}', "'resources' is not a map of resource records"),
         (b'{"version": 1, "owed_refresh": {"exec:x": "file:/a"}}', "'owed_refresh' is not a map of resource lists"),
-        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (1)"),
+        (b'{"version": 7, "resources": {}}', "format version 7 is newer than this tend reads (3)"),
+        (b'{"version": 3, "held_secret": "file:/a"}', "'held_secret' is not a list of resource ids"),
+        (b'{"version": 3, "catalog": {"file:/a": {"type": "file"}}}', "'catalog' is not a map of managed resources"),
+        (b'{"version": 3, "catalog": {}, "applied_for": [1]}', "'applied_for' is not a repository and host"),
         (b'{"version": "1"}', "the format version '1' is not a version number"),
         (b'{"version": true}', "the format version True is not a version number"),
     ],
-    ids=["truncated", "binary", "empty", "list", "resources", "owed", "future", "string-version", "bool-version"],
+    ids=[
+        "truncated",
+        "binary",
+        "empty",
+        "list",
+        "resources",
+        "owed",
+        "future",
+        "held",
+        "catalog",
+        "applied-for",
+        "string-version",
+        "bool-version",
+    ],
 )
 def test_a_damaged_file_is_moved_aside_and_kept(tmp_path: Path, content: bytes, reason: str) -> None:
     path = tmp_path / "state.json"
@@ -102,7 +168,7 @@ def test_the_ledger_recalls_drift_as_the_last_run_left_it(tmp_path: Path) -> Non
     state = RunState.load(path)
     same, moved = state.digest({"content": "a"}), state.digest({"content": "b"})
     for rid in ("file:/same", "file:/failed", "file:/moved", "file:/not-reported"):
-        state.record(rid, same, "changed", "t")
+        state.record(rid, same, "changed", "t", sensitive=False)
     state.save()
     state.save_ledger("00000007-x", ["file:/same", "file:/failed", "file:/moved", "file:/not-reported"])
     assert json.loads((tmp_path / LEDGER).read_text())["run_id"] == "00000007-x"

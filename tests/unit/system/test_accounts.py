@@ -1,3 +1,6 @@
+import pytest
+
+from agent.errors import HostError
 from agent.system.accounts import Group, User, parse_group, parse_passwd
 
 PASSWD = """\
@@ -25,10 +28,10 @@ sudo:x:27:deploy
 
 def test_parse_passwd_keeps_valid_entries_in_order():
     assert parse_passwd(PASSWD) == [
-        User("root", 0, 0, "/root", "/bin/bash"),
-        User("daemon", 1, 1, "/usr/sbin", "/usr/sbin/nologin"),
-        User("www-data", 33, 33, "/var/www", "/usr/sbin/nologin"),
-        User("deploy", 1001, 1001, "/home/deploy", "/bin/bash"),
+        User("root", 0, 0, "/root", "/bin/bash", "root"),
+        User("daemon", 1, 1, "/usr/sbin", "/usr/sbin/nologin", "daemon"),
+        User("www-data", 33, 33, "/var/www", "/usr/sbin/nologin", "www-data"),
+        User("deploy", 1001, 1001, "/home/deploy", "/bin/bash", "Deploy,,,"),
     ]
 
 
@@ -48,3 +51,13 @@ def test_parse_empty_text():
 
 def test_parse_passwd_without_trailing_newline():
     assert parse_passwd("a:x:7:8::/h:/bin/sh") == [User("a", 7, 8, "/h", "/bin/sh")]
+
+
+def test_a_shadow_line_gets_its_password_and_keeps_the_rest():
+    from agent.system.accounts import shadow_hash, with_password
+
+    text = "root:*:19000:0:99999:7:::\napp:!:19000:0:99999:7:::\n"
+    assert shadow_hash(text, "app") == "!" and shadow_hash(text, "nobody") is None
+    assert with_password(text, "app", "$y$j9T$s$h") == "root:*:19000:0:99999:7:::\napp:$y$j9T$s$h:19000:0:99999:7:::\n"
+    with pytest.raises(HostError, match="user 'nobody' has no line in the shadow file"):
+        with_password(text, "nobody", "$y$x")
