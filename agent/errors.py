@@ -58,6 +58,10 @@ class SecretError(TendError):
     """An encrypted value is malformed, not addressed to this host, or cannot be decrypted."""
 
 
+class SecretNotForHost(SecretError):
+    """A value of the commit is not encrypted for this host, which holds its key: the commit's fault (§8.2)."""
+
+
 class BundleError(TendError):
     """A pulled commit is refused: unsigned, signed by an untrusted key, replayed, marked bad or unsafe."""
 

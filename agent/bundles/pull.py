@@ -13,7 +13,7 @@ from typing import Protocol
 from agent.bundles.git import git
 from agent.bundles.signature import read_object, split_signed_commit, verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
-from agent.errors import BundleError, CommitRefused, ConfigError
+from agent.errors import BundleError, CommitRefused, ConfigError, HostError
 from agent.location import Location
 from agent.secrets.gpg import GnuPG
 from agent.settings import AgentSettings
@@ -125,13 +125,15 @@ def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
     if branch in named:
         return
     if not named:
-        raise BundleError(
+        raise CommitRefused(
             f"refusing commit {commit[:12]}: source.bind_branch is on and its signed message has no "
-            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)"
+            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)",
+            commit=commit,
         )
-    raise BundleError(
+    raise CommitRefused(
         f"refusing commit {commit[:12]}: it was signed for Tend-Branch: {', '.join(named)}, not {branch} "
-        "(source.bind_branch is on)"
+        "(source.bind_branch is on)",
+        commit=commit,
     )
 
 
@@ -179,6 +181,9 @@ def _checkout(store: BundleStore, commit: str) -> None:
         raise CommitRefused(
             f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})", commit=commit
         ) from None
+    except OSError as error:  # a full disk, say: the host's fault, not the commit's (§8.2)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise HostError(f"cannot check out {commit[:12]} into {store.directory}: {error.strerror or error}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

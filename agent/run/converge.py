@@ -12,10 +12,11 @@ from typing import Any
 
 from agent.catalog.compile import Compiler
 from agent.catalog.graph import Catalog
-from agent.errors import ConfigError, DataError, ManifestError, NotFound, TendError
+from agent.errors import ConfigError, DataError, ManifestError, NotFound, SecretError, SecretNotForHost, TendError
 from agent.pipeline.model import Pipeline, load_pipeline
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
+from agent.repo.inventory import load_inventory
 from agent.reports.metrics import write_host_metrics
 from agent.reports.model import Report, ResourceResult, RunStatus, iso
 from agent.reports.store import ReportStore
@@ -36,7 +37,7 @@ from agent.settings import AgentSettings
 from agent.system import Bucket, Root, System
 
 # Errors of the commit itself (§8.2): a bundle failing with one of these is refused for this host.
-_COMMIT_FAULTS = (ManifestError, DataError, ConfigError, NotFound)
+_COMMIT_FAULTS = (ManifestError, DataError, ConfigError, NotFound, SecretNotForHost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +139,14 @@ class _Converge:
         )  # fmt: skip
 
     def _vet(self) -> None:
-        """What makes a commit unfit for any host (§8.2): private keys in it, an invalid pipeline.yaml."""
+        """What makes a commit unfit for any host (§8.2): private keys in it, an invalid pipeline.yaml or
+        inventory."""
         try:
             in_store = self.request.repo.resolve().is_relative_to(self.settings.state.bundles.resolve())
             refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
             self.pipeline = load_pipeline(self.request.repo)
-        except TendError:
+            load_inventory(self.request.repo)
+        except (SecretError, ConfigError, DataError):
             self.commit_fault = True
             raise
 

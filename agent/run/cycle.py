@@ -16,7 +16,7 @@ from typing import Any
 from agent.bundles.git import git
 from agent.bundles.pull import Pulled, pull, restore
 from agent.bundles.store import BundleStore
-from agent.errors import CommitRefused, TendError
+from agent.errors import CommitRefused, ConfigError, DataError, TendError
 from agent.reports.model import Report
 from agent.run.converge import Converged, converge
 from agent.run.lock import locked
@@ -221,7 +221,12 @@ def _converge_bundle(
     if refused is not None:
         bundle["refused"] = dict(refused)
     repo = store.path(commit)
-    facts = gather_run_facts(settings, repo, warn=notify.warning)
+    try:
+        facts = gather_run_facts(settings, repo, warn=notify.warning)
+    except (ConfigError, DataError):
+        # The bundle's inventory fails its schema: the converge refuses it as the commit's fault, with
+        # file:line. Facts the host itself cannot gather fail again here: a host fault.
+        facts = gather_run_facts(settings, None, warn=notify.warning)
     request = ConvergeRequest(
         repo,
         host=str(facts.get("hostname", "")),

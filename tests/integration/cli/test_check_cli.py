@@ -34,7 +34,7 @@ def test_check_flags_stages_without_hosts_and_hosts_in_no_stage(tend, tmp_path: 
     """§8.3: pipeline.yaml against the inventory, each problem at its file:line."""
     repo = tmp_path / "site"
     repo.mkdir()
-    for part in ("hiera.yaml", "hieradata", "manifests", "templates", "keys"):
+    for part in ("hiera.yaml", "hieradata", "manifests", "templates", "files", "keys"):
         source = PROJECT / part
         (shutil.copytree if source.is_dir() else shutil.copy)(source, repo / part)
     (repo / "pipeline.yaml").write_text("stages:\n  staging: {}\n  prod: {after: [staging]}\n")

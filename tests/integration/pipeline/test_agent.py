@@ -229,3 +229,21 @@ def test_evidence_of_health_checks_every_run_and_keeps_converged_since(repo, hos
     last = json.loads((dev.state / "reports" / "last_run.json").read_text())
     assert last["run_id"] == second["run_id"]  # a noop report is stored beside, never over
     assert f'commit="{one}"' in dev.metrics.read_text()
+
+
+def test_a_candidate_cannot_drop_a_stage_on_its_way_in(repo, hosts):
+    ops, stg, prod = repo.keys.ops, hosts["stg1"], hosts["prod1"]
+    one = repo.commit("one", ops, site(repo, "one\n"))
+    repo.tag("tend/staging/1", one, ops)
+    repo.tag("tend/prod/1", one, ops)
+    assert prod.run()[0] == 0 and prod.current() == one
+    shortcut = "stages:\n  dev: {}\n  staging: {after: [dev]}\n  prod: {after: [dev]}\n"
+    two = repo.commit("prod after dev only", ops, {**site(repo, "two\n"), "pipeline.yaml": shortcut})
+    repo.tag("tend/prod/2", two, ops)
+    code, report, stderr = prod.run()  # the deployed pipeline still governs: prod follows staging
+    assert code == 0, stderr
+    assert prod.current() == one and prod.motd == "one\n"
+    assert report["bundle"]["refused"]["commit"] == two
+    assert "never released to staging" in report["bundle"]["refused"]["reason"]
+    repo.tag("tend/staging/2", two, ops)
+    assert stg.run()[0] == 0 and prod.run()[0] == 0 and prod.current() == two
