@@ -58,8 +58,23 @@ class SecretError(TendError):
     """An encrypted value is malformed, not addressed to this host, or cannot be decrypted."""
 
 
+class SecretNotForHost(SecretError):
+    """A value of the commit is not encrypted for this host, which holds its key: the commit's fault (§8.2)."""
+
+
 class BundleError(TendError):
     """A pulled commit is refused: unsigned, signed by an untrusted key, replayed, marked bad or unsafe."""
+
+
+class CommitRefused(BundleError):
+    """This host will not deploy a commit, for now or for good; `commit` names it (None: no candidate yet).
+
+    During `tend run` the host keeps its bundle and the run's exit code is that bundle's converge.
+    """
+
+    def __init__(self, message: str, *, commit: str | None, location: Location | None = None):
+        super().__init__(message, location=location)
+        self.commit = commit
 
 
 class HostError(TendError):

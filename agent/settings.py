@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import ConfigError
-from agent.formats import Document, check_keys, read_yaml_file
+from agent.formats import Document, check_keys, did_you_mean, read_yaml_file
 from agent.location import Location
 
 DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
@@ -32,7 +32,9 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "windows": list,
     "watch": bool,
     "watch_budget": dict,
+    "rollback_on": list,
 }
+ROLLBACK_ON = ("checks", "failures")  # what sends a new commit back to the last good bundle
 _SOURCE_KEYS = {"git": str, "branch": str, "trusted_signers": list, "bind_branch": bool}
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -130,6 +132,7 @@ class AgentSettings:
     watch: bool = False
     watch_budget: tuple[int | None, int | None] = (None, None)  # inotify instances and watches (agent.yaml)
     gpg_jobs: int | None = None  # gpg processes decrypting at once (TEND_GPG_JOBS); None: one per CPU
+    rollback_on: frozenset[str] = frozenset({"checks"})
 
     def decrypt_jobs(self) -> int:
         return self.gpg_jobs or len(os.sched_getaffinity(0))
@@ -178,6 +181,7 @@ def load_settings(
         watch=raw.get("watch", False),
         watch_budget=_watch_budget(document, raw.get("watch_budget")) if document is not None else (None, None),
         gpg_jobs=_jobs(environ.get("TEND_GPG_JOBS")),
+        rollback_on=frozenset(raw.get("rollback_on", ["checks"])),
     )
 
 
@@ -197,6 +201,10 @@ def _validated(document: Document) -> dict[str, Any]:
     for key, value in source.items():
         if not isinstance(value, _SOURCE_KEYS[key]):
             raise document.fail(f"source: '{key}' has the wrong type", "source", key)
+    for index, reason in enumerate(raw.get("rollback_on", [])):
+        if reason not in ROLLBACK_ON:
+            hint = did_you_mean(str(reason), ROLLBACK_ON) or f" (known: {', '.join(ROLLBACK_ON)})"
+            raise document.fail(f"rollback_on: unknown reason {reason!r}{hint}", "rollback_on", index)
     return raw
 
 

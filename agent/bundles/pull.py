@@ -8,16 +8,25 @@ import tarfile
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from agent.bundles.git import git
 from agent.bundles.signature import read_object, split_signed_commit, verify_commit
 from agent.bundles.store import BundleRecord, BundleStore
-from agent.errors import BundleError, ConfigError
+from agent.errors import BundleError, CommitRefused, ConfigError, HostError
 from agent.location import Location
 from agent.secrets.gpg import GnuPG
 from agent.settings import AgentSettings
 
 DEFAULT_BRANCH = "main"
+RELEASE_TAGS = "+refs/tags/tend/*:refs/tags/tend/*"  # the pipeline's release tags, verified where read
+
+
+class Gate(Protocol):
+    """Chooses the commit this host deploys from the fetched branch tip (the pipeline's stage order), or
+    raises CommitRefused."""
+
+    def choose(self, store: BundleStore, tip: str) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +36,9 @@ class Pulled:
     note: str = ""  # what was repaired on the way (a bundle missing or damaged on disk)
 
 
-def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
-    """Deploy the signed tip of the configured branch; a refused commit leaves `current` as it was.
+def pull(settings: AgentSettings, *, allow_older: str | None = None, gate: Gate | None = None) -> Pulled:
+    """Deploy the signed tip of the configured branch (or the commit `gate` chooses from it); a refused
+    commit leaves `current` as it was.
 
     `allow_older`: the commit an admin's rollback asks for, which need not descend from the current one.
     """
@@ -44,17 +54,20 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     if not (store.mirror / "HEAD").is_file():
         git(["init", "--quiet", "--bare", str(store.mirror)])
     git(
-        ["fetch", "--quiet", "--force", "--no-tags", *_local_transport(str(url)), str(url),
-         f"+refs/heads/{branch}:refs/tend/{branch}"],
+        ["fetch", "--quiet", "--force", "--no-tags", "--prune", *_local_transport(str(url)), str(url),
+         f"+refs/heads/{branch}:refs/tend/{branch}", RELEASE_TAGS],
         git_dir=store.mirror,
     )  # fmt: skip
-    commit = (
-        allow_older
-        or git(["rev-parse", f"refs/tend/{branch}^{{commit}}"], git_dir=store.mirror).stdout.decode().strip()
-    )
+    tip = git(["rev-parse", f"refs/tend/{branch}^{{commit}}"], git_dir=store.mirror).stdout.decode().strip()
+    commit = allow_older or (gate.choose(store, tip) if gate is not None else tip)
+    trusted = list(source.get("trusted_signers") or [])
     keyring = GnuPG(settings.state.gnupg)
     try:
-        signature = verify_commit(store.mirror, commit, list(source.get("trusted_signers") or []), keyring)
+        signature = verify_commit(store.mirror, commit, trusted, keyring)
+    except BundleError as error:
+        if not trusted:
+            raise
+        raise CommitRefused(error.message, commit=commit) from None
     finally:
         keyring.release()
     if source.get("bind_branch"):
@@ -63,13 +76,16 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None) -> Pulled:
     if current == commit and store.record(commit) is not None:
         return _redeploy(store, commit)
     if current and allow_older is None and not _descends(store, current, commit):
-        raise BundleError(
+        raise CommitRefused(
             f"refusing commit {commit[:12]}: it does not descend from the deployed {current[:12]} "
-            "(a replayed older commit?); an admin can go back with `tend rollback --to`"
+            "(a replayed older commit?); an admin can go back with `tend rollback --to`",
+            commit=commit,
         )
     known = store.record(commit)
     if known is not None and known.bad and allow_older is None:
-        raise BundleError(f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit")
+        raise CommitRefused(
+            f"refusing commit {commit[:12]}: {known.reason or 'marked bad'}; waiting for a newer commit", commit=commit
+        )
     note = ""
     if known is not None and not store.intact(commit):
         note = f"bundle {commit[:12]} was missing or damaged on disk: checked out again"
@@ -109,13 +125,15 @@ def check_branch_binding(store: BundleStore, commit: str, branch: str) -> None:
     if branch in named:
         return
     if not named:
-        raise BundleError(
+        raise CommitRefused(
             f"refusing commit {commit[:12]}: source.bind_branch is on and its signed message has no "
-            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)"
+            f"Tend-Branch trailer (add 'Tend-Branch: {branch}' to the commit message)",
+            commit=commit,
         )
-    raise BundleError(
+    raise CommitRefused(
         f"refusing commit {commit[:12]}: it was signed for Tend-Branch: {', '.join(named)}, not {branch} "
-        "(source.bind_branch is on)"
+        "(source.bind_branch is on)",
+        commit=commit,
     )
 
 
@@ -160,7 +178,12 @@ def _checkout(store: BundleStore, commit: str) -> None:
             _extract(tar, staging)
     except tarfile.TarError as error:
         shutil.rmtree(staging, ignore_errors=True)
-        raise BundleError(f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})") from None
+        raise CommitRefused(
+            f"refusing commit {commit[:12]}: unsafe or unreadable tree ({error})", commit=commit
+        ) from None
+    except OSError as error:  # a full disk, say: the host's fault, not the commit's (§8.2)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise HostError(f"cannot check out {commit[:12]} into {store.directory}: {error.strerror or error}") from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

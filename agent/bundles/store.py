@@ -31,9 +31,11 @@ class BundleRecord:
     sequence: int = 0  # the order of pulls on this host, which no clock step can disturb
     reason: str = ""  # why it is bad
     tree: str = ""  # digest of the checked-out files, to notice a bundle damaged on disk
+    converged_since: str | None = None  # when this host first finished a clean converge of it (ISO time)
 
     def to_report(self) -> dict[str, str]:
-        return {"commit": self.commit, "signer": self.signer}
+        found = {"commit": self.commit, "signer": self.signer}
+        return found | ({"converged_since": self.converged_since} if self.converged_since else {})
 
 
 class BundleStore:
@@ -82,11 +84,13 @@ class BundleStore:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         files.write_atomic(directory / f"{record.commit}.json", json.dumps(asdict(record)).encode(), mode=0o600)
 
-    def mark_good(self, commit: str) -> None:
-        """This bundle converged with no failure and its checks passed: a place to roll back to."""
+    def mark_good(self, commit: str, converged: str | None = None) -> None:
+        """This bundle converged with no failure and its checks passed (at `converged`, ISO time): a place to
+        roll back to. The first such time is kept as `converged_since`, the evidence a promotion reads."""
         record = self.record(commit)
         if record is not None:
-            self.save_record(replace(record, bad=False, good=_now(), reason=""))
+            since = record.converged_since or converged or _now()
+            self.save_record(replace(record, bad=False, good=_now(), reason="", converged_since=since))
 
     def mark_bad(self, commit: str, reason: str) -> None:
         """Never apply this commit again (until an admin's rollback asks for it)."""
@@ -153,10 +157,10 @@ class BundleStore:
         return sorted((r for r in records if r is not None), key=lambda r: (r.sequence, r.pulled))
 
     def prune(self, keep: int = KEEP) -> None:
-        """Keep the newest `keep` bundles, and always the current one."""
-        current = self.current_commit()
+        """Keep the newest `keep` bundles, and always the current one and the last good one."""
+        kept = {self.current_commit(), self.last_good()}
         for record in self.history()[:-keep]:
-            if record.commit != current:
+            if record.commit not in kept:
                 shutil.rmtree(self.path(record.commit), ignore_errors=True)
                 (self.directory / RECORDS / f"{record.commit}.json").unlink(missing_ok=True)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from agent.cli import common
 
@@ -50,4 +51,20 @@ def run(args: argparse.Namespace) -> int:
     for warning in hiera.store.warnings:
         print(f"tend: warning: {warning}", file=sys.stderr)
     print(f"{len(inventory.hosts) - failures} of {len(inventory.hosts)} hosts compile")
-    return 1 if failures else 0
+    return 1 if _pipeline_problems(repo) or failures else 0
+
+
+def _pipeline_problems(repo: Path) -> int:
+    """pipeline.yaml against the inventory (§8.3): a host in no stage, a stage with no host; each on stderr."""
+    from agent.errors import TendError
+    from agent.pipeline.model import inventory_problems, load_pipeline
+
+    try:
+        pipeline = load_pipeline(repo)
+    except TendError as error:
+        print(f"tend: {error}", file=sys.stderr)
+        return 1
+    problems = inventory_problems(pipeline, repo) if pipeline is not None else []
+    for problem in problems:
+        print(f"tend: {problem}", file=sys.stderr)
+    return len(problems)

@@ -70,8 +70,8 @@ def run_rollback(args: argparse.Namespace) -> int:
 
 
 def _shown(args: argparse.Namespace, outcome: CycleOutcome) -> int:
-    """With --json, one document: the report of the bundle the host was left on (after an automatic
-    rollback, the good bundle's, whose `bundle.refused` names the commit that failed its checks)."""
+    """With --json, one document: the report of the bundle the host was left on (after a refusal or an
+    automatic rollback, the kept bundle's, whose `bundle.refused` names the commit and why)."""
     if args.json and outcome.report is not None:
         common.print_json(outcome.report.to_json(args.detailed_exitcodes))
     return outcome.exit_code

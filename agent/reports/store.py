@@ -35,7 +35,8 @@ class ReportStore:
         return new_run_id(now, last + 1)
 
     def save(self, report: dict[str, Any], *, full: bool = True) -> Path:
-        """Store `report`; a `full` apply's is also last_run.json."""
+        """Store a report; only a full apply's becomes last_run.json, the evidence fleets read (§8.1):
+        noop, --tags and watch reports are stored beside it, never over it."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         data = json.dumps(report).encode() + b"\n"  # compact: the C encoder, and `tend report` shows it
         path = self.directory / f"{report['run_id']}.json"

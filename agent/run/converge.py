@@ -13,11 +13,13 @@ from typing import Any
 from agent.catalog.compile import Compiler
 from agent.catalog.graph import Catalog
 from agent.catalog.prefetch import compile_prefetching
-from agent.errors import TendError
+from agent.errors import ConfigError, DataError, ManifestError, NotFound, SecretError, SecretNotForHost, TendError
+from agent.pipeline.model import Pipeline, load_pipeline
 from agent.providers import ProviderOptions, Providers
 from agent.providers.apt import configured_options
-from agent.reports.metrics import write_metrics
-from agent.reports.model import Report, ResourceResult, RunStatus
+from agent.repo.inventory import load_inventory
+from agent.reports.metrics import write_host_metrics
+from agent.reports.model import Report, ResourceResult, RunStatus, iso
 from agent.reports.store import ReportStore
 from agent.run.lock import hold_lock
 from agent.run.notify import SILENT, Notifier
@@ -35,13 +37,18 @@ from agent.secrets.repo_keys import load_repo_keys, refuse_private_keys
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, System
 
+# Errors of the commit itself (§8.2): a bundle failing with one of these is refused for this host.
+_COMMIT_FAULTS = (ManifestError, DataError, ConfigError, NotFound, SecretNotForHost)
+
 
 @dataclass(frozen=True, slots=True)
 class Converged:
-    """A converge's report, and the signal that interrupted it (0 when none did)."""
+    """A converge's report, the signal that interrupted it (0 when none did), and whether it could not
+    start for a fault of the commit (private keys, an invalid pipeline.yaml, a compile error)."""
 
     report: Report
     signal: int = 0
+    commit_fault: bool = False
 
     def exit_code(self, detailed: bool = False) -> int:
         if self.report.interrupted and self.signal:
@@ -64,12 +71,13 @@ def converge(
         lock = None if lock_held else hold_lock(settings.state, wait=request.wait)
         try:
             interruptible = flag.raising if stop is None else nullcontext
-            report = _Converge(settings, request, notify, interruptible).run(flag if stop is None else stop)
+            steps = _Converge(settings, request, notify, interruptible)
+            report = steps.run(flag if stop is None else stop)
         finally:
             if lock is not None:
                 lock.release()
     notify.converged(report)
-    return Converged(report, flag.signal)
+    return Converged(report, flag.signal, steps.commit_fault)
 
 
 class _Converge:
@@ -89,6 +97,8 @@ class _Converge:
         self.interruptible = interruptible
         self.reports = ReportStore(settings.state.reports, settings.report_retention)
         self.redactor = Redactor((), notify.warning)
+        self.commit_fault = False
+        self.pipeline: Pipeline | None = None
 
     def run(self, stop: Callable[[], bool]) -> Report:
         request = self.request
@@ -108,20 +118,45 @@ class _Converge:
         report.finished = datetime.now(UTC)
         report.timings["total_s"] = (report.finished - report.started).total_seconds()
         partial = bool(request.tags) or request.only is not None
-        self.reports.save(report.to_json(request.detailed_exitcodes), full=not partial)
+        full = not request.noop and not partial
+        if full and report.bundle is not None and report.exit_code() == 0:
+            report.bundle.setdefault("converged_since", iso(report.finished))
+        self.reports.save(report.to_json(request.detailed_exitcodes), full=full)
         if not request.noop:
             self._log_run(report)
-        if self.settings.metrics_file is not None and not request.noop and not partial:  # full applies (§8.1)
-            write_metrics(self.settings.metrics_file, report, bundle_time=request.bundle_time)
+        if self.settings.metrics_file is not None and full:  # full applies only (§8.1)
+            self._write_metrics(self.settings.metrics_file, report)
         return report
+
+    def _write_metrics(self, path: Path, report: Report) -> None:
+        """The §8.4 series of a full run, labelled with this host's inventory name and its stage."""
+        bundle = report.bundle or {}
+        since = bundle.get("converged_since")
+        write_host_metrics(
+            path, report, host=self.request.host,
+            stage=str(self.request.facts.get("environment") or "") or None,
+            converged_since=datetime.fromisoformat(since) if since else None,
+            refused=(bundle.get("refused") or {}).get("commit"),
+        )  # fmt: skip
+
+    def _vet(self) -> None:
+        """What makes a commit unfit for any host (§8.2): private keys in it, an invalid pipeline.yaml or
+        inventory."""
+        try:
+            in_store = self.request.repo.resolve().is_relative_to(self.settings.state.bundles.resolve())
+            refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
+            self.pipeline = load_pipeline(self.request.repo)
+            load_inventory(self.request.repo)
+        except (SecretError, ConfigError, DataError):
+            self.commit_fault = True
+            raise
 
     def _converge(self, report: Report, stop: Callable[[], bool]) -> None:
         request, paths = self.request, self.settings.state
         clock = datetime.now(UTC)
         root = Root(request.root or Path("/"))
         system = System(root, None if request.noop else Bucket(paths.bucket))
-        in_store = request.repo.resolve().is_relative_to(paths.bundles.resolve())
-        refuse_private_keys(request.repo, bundle=request.bundle is not None or in_store)
+        self._vet()
         keys = _Once(lambda: load_repo_keys(request.repo))
         keyring = GnuPG(paths.gnupg)
         reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)
@@ -131,6 +166,9 @@ class _Converge:
                 catalog, _ = compile_prefetching(
                     compiler, reader, dict(request.facts), request.host, jobs=self.settings.decrypt_jobs()
                 )
+        except _COMMIT_FAULTS:
+            self.commit_fault = True
+            raise
         finally:
             report.secrets_read = [read.to_json() for read in reader.reads]
             keyring.release()
@@ -167,9 +205,11 @@ class _Converge:
         if not request.noop and request.only is None:
             state.save_ledger(report.run_id, (result.id for result in report.resources))
         report.timings["apply_s"] = (datetime.now(UTC) - clock).total_seconds()
-        # Checks probe the live host, so a converge into another root (an image) has none to run.
-        full = not request.noop and request.only is None
-        if full and root.is_host and report.status is RunStatus.CHANGED and catalog.checks:
+        # Checks probe the live host, so a converge into another root (an image) has none to run. With a
+        # pipeline every full run checks, so that promotion has evidence of health, not only of change.
+        whole = not request.noop and request.only is None
+        every_run = self.pipeline is not None and not request.tags
+        if whole and root.is_host and catalog.checks and (every_run or report.status is RunStatus.CHANGED):
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()

@@ -1,8 +1,10 @@
 """The timer's cycle and an admin's rollback: choose the bundle (pull, restore, switch), converge it, judge it.
 
 Each holds the run lock from the pull to the last report, so an admin's pull or apply cannot switch or
-prune bundles under it. A new bundle whose smoke checks fail is marked bad and the last good one is
-converged again; a bundle that converged cleanly is marked good.
+prune bundles under it. A new bundle that cannot start for a fault of its own (§8.2), whose smoke checks
+fail, or (with `rollback_on: [failures]`) whose resources fail, is marked bad and the last good one is
+converged again; the run then exits as that converge did, because the host is healthy and the commit is
+not. A bundle that converged cleanly is marked good.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from typing import Any
 from agent.bundles.git import git
 from agent.bundles.pull import Pulled, pull, restore
 from agent.bundles.store import BundleStore
-from agent.errors import TendError
+from agent.errors import CommitRefused, ConfigError, DataError, TendError
 from agent.reports.model import Report
 from agent.run.converge import Converged, converge
 from agent.run.lock import locked
 from agent.run.notify import SILENT, Notifier
 from agent.run.request import ConvergeRequest, CycleRequest, RollbackRequest, gather_run_facts
+from agent.run.stage import StageGate
 from agent.run.windows import outside_windows, say_pending
 from agent.settings import AgentSettings
 
@@ -40,8 +43,9 @@ class CycleOutcome:
 
 
 def pull_bundle(settings: AgentSettings) -> Pulled:
-    """`tend pull`: deploy the signed tip of the configured branch, under the run lock."""
-    return locked(settings, False, lambda: pull(settings))
+    """`tend pull`: deploy the signed tip of the configured branch (or the release its stage follows),
+    under the run lock; any refusal is raised."""
+    return locked(settings, False, lambda: pull(settings, gate=StageGate(settings)))
 
 
 def run_cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier = SILENT) -> CycleOutcome:
@@ -50,15 +54,7 @@ def run_cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier =
 
 
 def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> CycleOutcome:
-    pull_failed = False
-    try:
-        pulled = pull(settings)
-        if pulled.note:
-            notify.note(pulled.note)
-        notify.note(f"{'deployed' if pulled.changed else 'up to date at'} {pulled.record.commit[:12]}")
-    except TendError as error:
-        pull_failed = True
-        notify.note(f"pull: {error}; applying the current bundle")
+    host_fault, refused = _pull_for_run(settings, notify)
     store = BundleStore(settings.state.bundles)
     try:
         commit = _bundle_to_apply(store, notify)
@@ -71,18 +67,60 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
     record = store.record(commit)
     new_bundle = record is None or record.good is None  # it has never converged cleanly here
     if outside_windows(settings, request.at, notify):
-        pending = _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify)
-        return replace(pending, exit_code=1) if pull_failed and pending.exit_code == 0 else pending
-    first = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify)
+        pending = _noop_outside_windows(settings, store, commit, request.detailed_exitcodes, notify, refused)
+        return replace(pending, exit_code=1) if host_fault and pending.exit_code == 0 else pending
+    first = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify, refused=refused)
     reports = [first.report]
     code = first.exit_code(request.detailed_exitcodes)
-    if first.report.checks_failed and new_bundle and not first.report.interrupted:
-        kept = _roll_back(settings, store, commit, first.report.run_id, request.detailed_exitcodes, notify)
-        reports += [kept.report] if kept else []
-        code = 1
+    why = _rollback_reason(settings, first) if new_bundle and not first.report.interrupted else None
+    if why is not None:
+        kept = _roll_back(settings, store, commit, why, request.detailed_exitcodes, notify)
+        if kept is not None:
+            reports.append(kept.report)
+            code = kept.exit_code(request.detailed_exitcodes)
     elif first.report.exit_code() == 0:
-        store.mark_good(commit)
-    return CycleOutcome(1 if pull_failed and code == 0 else code, first.signal, tuple(reports))
+        store.mark_good(commit, (first.report.bundle or {}).get("converged_since"))
+    return CycleOutcome(1 if host_fault and code == 0 else code, first.signal, tuple(reports))
+
+
+def _pull_for_run(settings: AgentSettings, notify: Notifier) -> tuple[bool, dict[str, str] | None]:
+    """The run's pull: (True when the host itself failed it, the refused commit for the report). A commit
+    refused (its signature, its ancestry, its stage, marked bad) leaves the exit code to the converge of the
+    bundle kept; a host fault (fetch, keyring, disk, facts) makes the run exit 1 after that converge."""
+    try:
+        pulled = pull(settings, gate=StageGate(settings))
+    except CommitRefused as refusal:
+        notify.warning(f"pull: {refusal}; applying the current bundle")
+        return False, {"commit": refusal.commit, "reason": refusal.message} if refusal.commit else None
+    except TendError as error:
+        notify.note(f"pull: {error}; applying the current bundle")
+        return True, None
+    if pulled.note:
+        notify.note(pulled.note)
+    notify.note(f"{'deployed' if pulled.changed else 'up to date at'} {pulled.record.commit[:12]}")
+    return False, None
+
+
+@dataclass(frozen=True, slots=True)
+class _Why:
+    """Why a new bundle goes back: what the operator reads, and the reason recorded and reported."""
+
+    what: str
+    reason: str
+
+
+def _rollback_reason(settings: AgentSettings, done: Converged) -> _Why | None:
+    """A new bundle's first converge that sends it back to the last good one (§5, §8.2), or None."""
+    report = done.report
+    if done.commit_fault:
+        return _Why("the commit cannot be applied", f"it cannot be applied on this host: {report.error}")
+    if report.checks_failed and "checks" in settings.rollback_on:
+        return _Why("smoke checks failed", f"its smoke checks failed (run {report.run_id})")
+    failed = sorted(r.id for r in report.resources if str(r.status) == "failed")
+    if failed and "failures" in settings.rollback_on:
+        shown = ", ".join(failed[:3]) + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
+        return _Why("resources failed", f"{len(failed)} resource(s) failed (run {report.run_id}): {shown}")
+    return None
 
 
 def run_correction(
@@ -106,11 +144,16 @@ def _correction(settings: AgentSettings, only: frozenset[str], at: datetime | No
 
 
 def _noop_outside_windows(
-    settings: AgentSettings, store: BundleStore, commit: str, detailed: bool, notify: Notifier
+    settings: AgentSettings,
+    store: BundleStore,
+    commit: str,
+    detailed: bool,
+    notify: Notifier,
+    refused: dict[str, str] | None,
 ) -> CycleOutcome:
-    """Outside the run windows: a noop converge of the current bundle, reporting what is pending; no checks,
-    no verdict on the bundle."""
-    done = _converge_bundle(settings, store, commit, detailed, notify, noop=True)
+    """Outside the run windows: a noop converge of the current bundle, reporting what is pending (and any
+    commit the pull refused); no checks, no verdict on the bundle."""
+    done = _converge_bundle(settings, store, commit, detailed, notify, noop=True, refused=refused)
     say_pending(done.report, notify)
     return CycleOutcome(done.exit_code(detailed), done.signal, (done.report,))
 
@@ -136,21 +179,20 @@ def _bundle_to_apply(store: BundleStore, notify: Notifier) -> str | None:
 
 
 def _roll_back(
-    settings: AgentSettings, store: BundleStore, bad: str, failed_run: str, detailed: bool, notify: Notifier
+    settings: AgentSettings, store: BundleStore, bad: str, why: _Why, detailed: bool, notify: Notifier
 ) -> Converged | None:
-    """Smoke checks failed in run `failed_run` of the new bundle `bad`: mark it bad and converge the last
-    good one, whose report names the refused commit (None when no good bundle is kept)."""
-    store.mark_bad(bad, "its smoke checks failed")
+    """The new bundle `bad` failed as `why` says: mark it bad and converge the last good one, whose report
+    names the refused commit (None when no good bundle is kept)."""
+    store.mark_bad(bad, why.reason)
     good = store.last_good(exclude=bad)
     if good is None:
-        notify.note(f"smoke checks failed after {bad[:12]} and no earlier good bundle is kept")
+        notify.note(f"{why.what} after {bad[:12]} and no earlier good bundle is kept")
         return None
-    notify.note(f"smoke checks failed after {bad[:12]}: rolling back to {good[:12]}")
+    notify.warning(f"{why.what} after {bad[:12]}: rolling back to {good[:12]} ({why.reason})")
     store.switch(good)
-    refused = {"commit": bad, "reason": f"its smoke checks failed (run {failed_run})"}
-    kept = _converge_bundle(settings, store, good, detailed, notify, refused=refused)
+    kept = _converge_bundle(settings, store, good, detailed, notify, refused={"commit": bad, "reason": why.reason})
     if kept.report.exit_code() == 0:
-        store.mark_good(good)
+        store.mark_good(good, (kept.report.bundle or {}).get("converged_since"))
     return kept
 
 
@@ -181,7 +223,7 @@ def _rollback(settings: AgentSettings, request: RollbackRequest, notify: Notifie
     notify.note(f"rolled back to {commit[:12]}" + (f" from {current[:12]}" if current else ""))
     done = _converge_bundle(settings, store, commit, request.detailed_exitcodes, notify)
     if done.report.exit_code() == 0:
-        store.mark_good(commit)
+        store.mark_good(commit, (done.report.bundle or {}).get("converged_since"))
     return CycleOutcome(done.exit_code(request.detailed_exitcodes), done.signal, (done.report,))
 
 
@@ -202,7 +244,12 @@ def _converge_bundle(
     if refused is not None:
         bundle["refused"] = dict(refused)
     repo = store.path(commit)
-    facts = gather_run_facts(settings, repo, warn=notify.warning)
+    try:
+        facts = gather_run_facts(settings, repo, warn=notify.warning)
+    except (ConfigError, DataError):
+        # The bundle's inventory fails its schema: the converge refuses it as the commit's fault, with
+        # file:line. Facts the host itself cannot gather fail again here: a host fault.
+        facts = gather_run_facts(settings, None, warn=notify.warning)
     request = ConvergeRequest(
         repo,
         host=str(facts.get("hostname", "")),
@@ -210,7 +257,6 @@ def _converge_bundle(
         noop=noop,
         detailed_exitcodes=detailed,
         bundle=bundle,
-        bundle_time=datetime.fromisoformat(record.pulled) if record else None,
         only=only,
     )
     return converge(settings, request, notify, lock_held=True)

@@ -16,9 +16,9 @@ class ConvergeRequest:
     """One converge of `repo` as `host` with `facts`.
 
     `preview`: an admin's look at another host; secrets this keyring cannot read become placeholders.
-    `bundle`: the bundle's part of the report (None when applied from a checkout); `bundle_time`: when it
-    was pulled, for the metrics. `only`: a watch correction of these resources and of those their changes
-    refresh (its report's mode is `watch`; like `--tags`, it records and undoes nothing else, §8.1).
+    `bundle`: the bundle's part of the report (None when applied from a checkout). `only`: a watch
+    correction of these resources and of those their changes refresh (its report's mode is `watch`; like
+    `--tags`, it records and undoes nothing else, §8.1).
     """
 
     repo: Path
@@ -32,7 +32,6 @@ class ConvergeRequest:
     wait: bool = False
     preview: bool = False
     bundle: Mapping[str, Any] | None = None
-    bundle_time: datetime | None = None
     only: frozenset[str] | None = None
 
 

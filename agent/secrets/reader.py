@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from agent.data.encrypted import EncryptedValue
-from agent.errors import SecretError
+from agent.errors import SecretError, SecretNotForHost
 from agent.secrets.enc import parse_enc
 from agent.secrets.gpg import GnuPG
 from agent.secrets.packets import recipient_key_ids
@@ -151,7 +151,7 @@ class HostSecrets:
                 f"(create it with `tend keys init`); recipients: {names}",
                 location=value.location,
             )
-        return SecretError(
+        return SecretNotForHost(
             f"`{value.key}` ({value.file}) is not encrypted for {self.host}; recipients: {names}",
             location=value.location,
         )

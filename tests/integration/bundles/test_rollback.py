@@ -38,9 +38,10 @@ def test_rollback_restores_the_last_good_bundle_and_refuses_the_bad_tip(site: Si
     assert f"refusing commit {b[:12]}" in pulled.stderr and "waiting for a newer commit" in pulled.stderr
     assert site.agent.current() == a
     conf.write_text("by hand\n")
-    run = site.agent.tend("run")
-    assert run.returncode == 1  # the good bundle applied, but the tip was refused
-    assert "applying the current bundle" in run.stderr
+    code, report, stderr = site.agent.json("run")
+    assert code == 0, stderr  # §5: the host is healthy on the good bundle; the refused tip is in the report
+    assert "applying the current bundle" in stderr
+    assert report["bundle"]["commit"] == a and report["bundle"]["refused"]["commit"] == b
     assert site.agent.current() == a
     assert conf.read_text() == "A\n"
 
@@ -137,7 +138,7 @@ def test_a_failed_smoke_check_after_a_new_bundle_rolls_back(site: Site, health: 
     before = set(site.agent.report_ids())
     b = site.origin.commit("B", ops, control_repo(site.out, "B\n", checks=_checks(health, "/broken"), admins=(ops,)))
     done = site.agent.tend("run")
-    assert done.returncode == 1
+    assert done.returncode == 0, done.stderr  # §8.2: exits as the converge of the bundle it kept
     assert f"smoke checks failed after {b[:12]}: rolling back to {a[:12]}" in done.stderr
     assert "check failed  http" in done.stdout and "HTTP 404, expected 200" in done.stdout
     assert site.agent.current() == a
@@ -157,7 +158,7 @@ def test_a_failed_smoke_check_after_a_new_bundle_rolls_back(site: Site, health: 
 
     # B is bad: the next run keeps A and says why; a newer commit is deployed.
     again = site.agent.tend("run")
-    assert again.returncode == 1 and f"refusing commit {b[:12]}" in again.stderr
+    assert again.returncode == 0 and f"refusing commit {b[:12]}" in again.stderr
     assert site.agent.current() == a
     c = site.origin.commit("C", ops, control_repo(site.out, "C\n", checks=_checks(health), admins=(ops,)))
     fixed = site.agent.tend("run")
@@ -174,7 +175,7 @@ def test_json_after_an_automatic_rollback_is_one_report_naming_the_refused_commi
     assert site.agent.tend("run").returncode == 0
     b = site.origin.commit("B", ops, control_repo(site.out, "B\n", checks=_checks(health, "/broken"), admins=(ops,)))
     code, report, stderr = site.agent.json("run")  # json.loads: the output is one document
-    assert code == 1 and f"rolling back to {a[:12]}" in stderr
+    assert code == 0 and f"rolling back to {a[:12]}" in stderr
     bad = next(_report(site, run_id) for run_id in site.agent.report_ids() if run_id != report["run_id"]
                and _report(site, run_id)["bundle"]["commit"] == b)  # fmt: skip
     assert report["bundle"]["commit"] == a and report["status"] == "changed"

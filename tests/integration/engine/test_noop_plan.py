@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.integration.engine.conftest import Site, tree_digest
@@ -76,9 +77,12 @@ def test_noop_and_plan_change_nothing(host_site: Site, tmp_path: Path) -> None:
     assert snapshot(site, managed) == before
     assert (managed / "reload.log").read_text() == "ran\n"
 
-    # The reports of the noop runs are saved beside last_run.json, never over it (DESIGN §8.1).
-    assert baseline.report is not None and site.last_report()["run_id"] == baseline.report["run_id"]
-    assert (site.state / "reports" / f"{plan_json.report['run_id']}.json").is_file()
+    # The reports of the noop runs are saved beside last_run.json, never over it (§8.1): it stays the
+    # full apply's, the evidence fleets read.
+    assert baseline.report is not None and plan_json.report is not None
+    stored = json.loads((site.state / "reports" / f"{plan_json.report['run_id']}.json").read_text())
+    assert stored["run_id"] == plan_json.report["run_id"] and stored["mode"] == "noop"
+    assert site.last_report()["run_id"] == baseline.report["run_id"]
 
 
 def test_plan_in_a_root_shows_a_unified_diff(site: Site) -> None:

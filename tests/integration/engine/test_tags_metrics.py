@@ -1,4 +1,4 @@
-"""--tags selects resources; metrics_file gets Prometheus textfile metrics after each run."""
+"""--tags selects resources; metrics_file gets Prometheus textfile metrics after each full run."""
 
 from __future__ import annotations
 
@@ -37,14 +37,17 @@ def test_metrics_textfile(site: Site, tmp_path: Path) -> None:
     config.write_text(f"metrics_file: {metrics}\n")
     assert site.apply("--config", str(config)).returncode == 2
     text = metrics.read_text()
-    values = dict(re.findall(r"^(tend_\S+) (\S+)$", text, re.M))
+    host = re.search(r'^tend_last_run_exit_code\{host="([^"]+)"\}', text, re.M).group(1)
+    assert all(f'host="{host}"' in line for line in text.splitlines() if line.startswith("tend_"))  # §8.4
+    plain = text.replace(f'host="{host}",', "").replace(f'{{host="{host}"}}', "")
+    values = dict(re.findall(r"^(tend_\S+) (\S+)$", plain, re.M))
     assert values['tend_resources{status="total"}'] == "3" and values['tend_resources{status="changed"}'] == "3"
     assert values["tend_last_run_exit_code"] == "0"
     assert float(values["tend_last_success_timestamp_seconds"]) > 0
     assert "# TYPE tend_last_run_duration_seconds gauge" in text
     site.path("/etc/db.conf").write_text("edited\n")
     site.apply("--config", str(config))
-    assert re.search(r'^tend_resources\{status="drifted"\} 1$', metrics.read_text(), re.M)
+    assert re.search(r'^tend_resources\{host="[^"]+",status="drifted"\} 1$', metrics.read_text(), re.M)
     assert metrics.stat().st_mode & 0o777 == 0o644
 
 
