@@ -30,7 +30,7 @@ from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
 from agent.secrets.reader import HostSecrets
-from agent.secrets.repo_keys import load_repo_keys, refuse_private_keys
+from agent.secrets.repo_keys import load_repo_keys, refuse_found, refuse_private_keys
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, System
 
@@ -120,7 +120,10 @@ class _Converge:
         root = Root(request.root or Path("/"))
         system = System(root, None if request.noop else Bucket(paths.bucket))
         in_store = request.repo.resolve().is_relative_to(paths.bundles.resolve())
-        refuse_private_keys(request.repo, bundle=request.bundle is not None or in_store)
+        if request.private_keys is None:
+            refuse_private_keys(request.repo, bundle=request.bundle is not None or in_store)
+        else:
+            refuse_found(request.private_keys)
         keys = _Once(lambda: load_repo_keys(request.repo))
         keyring = GnuPG(paths.gnupg)
         reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)

@@ -22,6 +22,7 @@ from agent.run.lock import locked
 from agent.run.notify import SILENT, Notifier
 from agent.run.request import ConvergeRequest, CycleRequest, RollbackRequest, gather_run_facts
 from agent.run.windows import outside_windows, say_pending
+from agent.secrets.packets import contains_private_key
 from agent.settings import AgentSettings
 
 
@@ -51,15 +52,16 @@ def run_cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier =
 
 def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> CycleOutcome:
     pull_failed = False
+    # One read of the bundle gives its digest (checked in the pull and again here) and the private-key scan.
+    store = BundleStore(settings.state.bundles, scan=contains_private_key)
     try:
-        pulled = pull(settings)
+        pulled = pull(settings, store=store)
         if pulled.note:
             notify.note(pulled.note)
         notify.note(f"{'deployed' if pulled.changed else 'up to date at'} {pulled.record.commit[:12]}")
     except TendError as error:
         pull_failed = True
         notify.note(f"pull: {error}; applying the current bundle")
-    store = BundleStore(settings.state.bundles)
     try:
         commit = _bundle_to_apply(store, notify)
     except TendError as error:
@@ -189,5 +191,12 @@ def _converge_bundle(
         detailed_exitcodes=detailed,
         bundle=bundle,
         bundle_time=datetime.fromisoformat(record.pulled) if record else None,
+        private_keys=_flagged(store, commit),
     )
     return converge(settings, request, notify, lock_held=True)
+
+
+def _flagged(store: BundleStore, commit: str) -> tuple[str, ...] | None:
+    """What the store's read of the bundle found of private keys, when it read it whole; None: not read."""
+    flagged = store.flagged(commit)
+    return None if flagged is None else tuple(flagged)

@@ -17,7 +17,8 @@ class ConvergeRequest:
 
     `preview`: an admin's look at another host; secrets this keyring cannot read become placeholders.
     `bundle`: the bundle's part of the report (None when applied from a checkout); `bundle_time`: when it
-    was pulled, for the metrics.
+    was pulled, for the metrics. `private_keys`: the files of a bundle already found holding private keys
+    when it was read whole for its digest (None: the converge scans it, DESIGN §8.7).
     """
 
     repo: Path
@@ -32,6 +33,7 @@ class ConvergeRequest:
     preview: bool = False
     bundle: Mapping[str, Any] | None = None
     bundle_time: datetime | None = None
+    private_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
