@@ -36,11 +36,18 @@ class Pulled:
     note: str = ""  # what was repaired on the way (a bundle missing or damaged on disk)
 
 
-def pull(settings: AgentSettings, *, allow_older: str | None = None, gate: Gate | None = None) -> Pulled:
+def pull(
+    settings: AgentSettings,
+    *,
+    allow_older: str | None = None,
+    gate: Gate | None = None,
+    store: BundleStore | None = None,
+) -> Pulled:
     """Deploy the signed tip of the configured branch (or the commit `gate` chooses from it); a refused
     commit leaves `current` as it was.
 
     `allow_older`: the commit an admin's rollback asks for, which need not descend from the current one.
+    `store`: the caller's, so that what it learnt of a bundle's tree is not read again.
     """
     source = settings.source
     url, branch = source.get("git"), source.get("branch", DEFAULT_BRANCH)
@@ -48,7 +55,7 @@ def pull(settings: AgentSettings, *, allow_older: str | None = None, gate: Gate 
         where = Location(str(settings.config_file or "/etc/tend/agent.yaml"))
         hint = "give source: {git: URL, trusted_signers: [FINGERPRINT]}"
         raise ConfigError(f"no source.git: nothing to pull ({hint})", location=where)
-    store = BundleStore(settings.state.bundles)
+    store = store or BundleStore(settings.state.bundles)
     store.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store.clean_leftovers()  # callers hold the run lock: nothing else is pulling
     if not (store.mirror / "HEAD").is_file():

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,8 +40,19 @@ class BundleRecord:
 
 
 class BundleStore:
-    def __init__(self, directory: Path):
+    """bundles/: the pulled commits, their records, `current`, the mirror.
+
+    A store is used under the run lock, so a bundle's tree digest is computed once per store and kept (a
+    `tend run` checks its bundle in the pull and again before the converge). `scan`, when given, looks at
+    each file's content during that same read: the files it flags are `flagged(commit)` (the private-key
+    scan of DESIGN §8.7, without a second read of the bundle).
+    """
+
+    def __init__(self, directory: Path, scan: Callable[[bytes], bool] | None = None):
         self.directory = directory
+        self.scan = scan
+        self._digests: dict[str, str] = {}
+        self._flagged: dict[str, list[str]] = {}
 
     @property
     def mirror(self) -> Path:
@@ -107,27 +119,44 @@ class BundleStore:
         return good[-1].commit if good else None
 
     def tree_digest(self, commit: str) -> str:
-        """SHA-256 over every path, executable bit, file content and link target of bundles/<commit>."""
+        """SHA-256 over every path, executable bit, file content and link target of bundles/<commit>, read
+        afresh (and kept for `intact`)."""
         base = self.path(commit)
         digest = hashlib.sha256()
+        flagged = []
         for directory, folders, names in os.walk(base):
             folders.sort()
             for name in sorted(names):
                 path = Path(directory) / name
-                digest.update(str(path.relative_to(base)).encode() + b"\0")
+                relative = str(path.relative_to(base))
+                digest.update(relative.encode() + b"\0")
                 if path.is_symlink():
                     digest.update(b"L" + os.readlink(path).encode())
                 else:
                     digest.update(b"X" if os.access(path, os.X_OK) else b"F")
-                    digest.update(hashlib.sha256(path.read_bytes()).digest())
-        return digest.hexdigest()
+                    data = path.read_bytes()
+                    digest.update(hashlib.sha256(data).digest())
+                    if self.scan is not None and self.scan(data):
+                        flagged.append(relative)
+        self._digests[commit] = digest.hexdigest()
+        if self.scan is not None:
+            self._flagged[commit] = sorted(flagged)
+        return self._digests[commit]
+
+    def flagged(self, commit: str) -> list[str] | None:
+        """The files of bundles/<commit> that `scan` flagged when its digest was computed; None when it was
+        not (or without a scan)."""
+        return self._flagged.get(commit)
 
     def intact(self, commit: str) -> bool:
         """The bundle is on disk as it was checked out."""
         record = self.record(commit)
         if record is None or not (self.path(commit) / "hiera.yaml").is_file():
             return False
-        return not record.tree or self.tree_digest(commit) == record.tree
+        if not record.tree:
+            return True
+        digest = self._digests.get(commit) or self.tree_digest(commit)
+        return digest == record.tree
 
     def clean_leftovers(self) -> None:
         """What killed pulls leave: staging folders, temp links, git's lock files in the mirror."""

@@ -20,6 +20,7 @@ MAX_INT_DIGITS = 100
 
 _YAML = "tag:yaml.org,2002:"
 # The tags of plain values; a file that names any other (!!python/..., !!binary, !custom) is refused.
+_EXPLICIT = {_YAML + kind: kind for kind in ("int", "float", "bool")}
 _TAGS = frozenset(_YAML + name for name in ("null", "bool", "int", "float", "str", "seq", "map", "merge", "timestamp"))
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -181,6 +182,13 @@ class _Inspection:
                 self.loader.construct_yaml_timestamp(node)
             except ValueError as problem:
                 raise self.fail(f"not a valid date or time: {node.value!r} ({problem})", node) from None
+        kind = _EXPLICIT.get(node.tag) if isinstance(node, yaml.ScalarNode) else None
+        if kind is not None:
+            # An explicit tag on text that is no such value (`!!float ""`): PyYAML's constructors fail raw.
+            try:
+                getattr(self.loader, f"construct_yaml_{kind}")(node)
+            except (ValueError, IndexError, KeyError):
+                raise self.fail(f"not a valid {kind}: {node.value!r}", node) from None
         if isinstance(node, yaml.MappingNode):
             self.keys(node)
 

@@ -85,6 +85,9 @@ class Resource(Generic[P]):
     attributes: ClassVar[Mapping[str, Attr]] = {}
     refreshable: ClassVar[bool] = False
     drift_detectable: ClassVar[bool] = True  # False: being out of sync is its normal state (an exec)
+    # True: fix() only writes files through the host and reads nothing another resource may have written but
+    # its own path, so its writes may wait in the durability batch (DESIGN §8.16).
+    batched: ClassVar[bool] = False
     undoing: ClassVar[Mapping[str, Any] | None] = None
     undo_keeps: ClassVar[tuple[str, ...]] = ("name", "path", "provider")
 

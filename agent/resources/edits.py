@@ -6,7 +6,7 @@ import difflib
 import posixpath
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from agent.errors import HostError, TendError
 from agent.providers.edit_buffer import Target
@@ -132,6 +132,7 @@ class Edit(Resource[EditProvider]):
     unedited text has them, asked only when `edit` changes something, so it must differ from `desired`).
     """
 
+    batched: ClassVar[bool] = True
     previous: str | None = None  # the edit of the same path declared just before this one (the compiler's)
     _planned: tuple[bytes | None, bytes] | None = None
 

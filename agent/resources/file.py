@@ -48,6 +48,7 @@ def _check_checksum(value: str) -> str | None:
 
 class File(Resource[None]):
     type_name: ClassVar[str] = "file"
+    batched: ClassVar[bool] = True
     undoing: ClassVar[dict[str, Any] | None] = {"ensure": "absent"}
     attributes: ClassVar[dict[str, Attr]] = {
         "path": Attr((str,), secret_ok=False),

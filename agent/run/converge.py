@@ -33,7 +33,7 @@ from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
 from agent.secrets.gpg import GnuPG
 from agent.secrets.reader import HostSecrets
-from agent.secrets.repo_keys import load_repo_keys, refuse_private_keys
+from agent.secrets.repo_keys import load_repo_keys, refuse_found, refuse_private_keys
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, System
 
@@ -143,8 +143,11 @@ class _Converge:
         """What makes a commit unfit for any host (§8.2): private keys in it, an invalid pipeline.yaml or
         inventory."""
         try:
-            in_store = self.request.repo.resolve().is_relative_to(self.settings.state.bundles.resolve())
-            refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
+            if self.request.private_keys is None:
+                in_store = self.request.repo.resolve().is_relative_to(self.settings.state.bundles.resolve())
+                refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
+            else:
+                refuse_found(self.request.private_keys)
             self.pipeline = load_pipeline(self.request.repo)
             load_inventory(self.request.repo)
         except (SecretError, ConfigError, DataError):

@@ -25,6 +25,7 @@ from agent.run.notify import SILENT, Notifier
 from agent.run.request import ConvergeRequest, CycleRequest, RollbackRequest, gather_run_facts
 from agent.run.stage import StageGate
 from agent.run.windows import outside_windows, say_pending
+from agent.secrets.packets import contains_private_key
 from agent.settings import AgentSettings
 
 
@@ -54,8 +55,9 @@ def run_cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier =
 
 
 def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> CycleOutcome:
-    host_fault, refused = _pull_for_run(settings, notify)
-    store = BundleStore(settings.state.bundles)
+    # One read of the bundle gives its digest (checked in the pull and again here) and the private-key scan.
+    store = BundleStore(settings.state.bundles, scan=contains_private_key)
+    host_fault, refused = _pull_for_run(settings, notify, store)
     try:
         commit = _bundle_to_apply(store, notify)
     except TendError as error:
@@ -83,12 +85,12 @@ def _cycle(settings: AgentSettings, request: CycleRequest, notify: Notifier) -> 
     return CycleOutcome(1 if host_fault and code == 0 else code, first.signal, tuple(reports))
 
 
-def _pull_for_run(settings: AgentSettings, notify: Notifier) -> tuple[bool, dict[str, str] | None]:
+def _pull_for_run(settings: AgentSettings, notify: Notifier, store: BundleStore) -> tuple[bool, dict[str, str] | None]:
     """The run's pull: (True when the host itself failed it, the refused commit for the report). A commit
     refused (its signature, its ancestry, its stage, marked bad) leaves the exit code to the converge of the
     bundle kept; a host fault (fetch, keyring, disk, facts) makes the run exit 1 after that converge."""
     try:
-        pulled = pull(settings, gate=StageGate(settings))
+        pulled = pull(settings, gate=StageGate(settings), store=store)
     except CommitRefused as refusal:
         notify.warning(f"pull: {refusal}; applying the current bundle")
         return False, {"commit": refusal.commit, "reason": refusal.message} if refusal.commit else None
@@ -258,5 +260,12 @@ def _converge_bundle(
         detailed_exitcodes=detailed,
         bundle=bundle,
         only=only,
+        private_keys=_flagged(store, commit),
     )
     return converge(settings, request, notify, lock_held=True)
+
+
+def _flagged(store: BundleStore, commit: str) -> tuple[str, ...] | None:
+    """What the store's read of the bundle found of private keys, when it read it whole; None: not read."""
+    flagged = store.flagged(commit)
+    return None if flagged is None else tuple(flagged)

@@ -18,7 +18,8 @@ class ConvergeRequest:
     `preview`: an admin's look at another host; secrets this keyring cannot read become placeholders.
     `bundle`: the bundle's part of the report (None when applied from a checkout). `only`: a watch
     correction of these resources and of those their changes refresh (its report's mode is `watch`; like
-    `--tags`, it records and undoes nothing else, §8.1).
+    `--tags`, it records and undoes nothing else, §8.1). `private_keys`: the files of a bundle already
+    found holding private keys when it was read whole for its digest (None: the converge scans it, §8.7).
     """
 
     repo: Path
@@ -33,6 +34,7 @@ class ConvergeRequest:
     preview: bool = False
     bundle: Mapping[str, Any] | None = None
     only: frozenset[str] | None = None
+    private_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

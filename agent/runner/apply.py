@@ -27,6 +27,10 @@ class Runner:
 
     A refresh owed to a resource is written to the state before the change that causes it, and
     cleared once delivered, so a run killed in between delivers it on the next run.
+
+    The writes of `batched` resources wait in the system's durability batch (DESIGN §7.5); the batch ends
+    before any other resource, which may read what they wrote (§8.16), and before the state is saved. A
+    write that fails when its batch ends fails the resource that made it.
     """
 
     def __init__(
@@ -58,6 +62,7 @@ class Runner:
         self.results: dict[str, ResourceResult] = {}
         self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
         self.strays: dict[str, list[str]] = {}  # a purged directory -> the paths in it that nothing declares
+        self._batched: dict[str, tuple[Resource[Any], ResourceResult]] = {}  # whose writes may be waiting
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
@@ -77,9 +82,13 @@ class Runner:
                 result = ResourceResult(rid, Status.SKIPPED, error="interrupted", sensitive=resource.sensitive)
                 report.interrupted = True
             else:
+                if not self.noop:
+                    self._batch_for(resource)
                 result = self._one(resource, depends.get(rid, []), targets.get(rid, []))
             result.instance = resource.instance
             self.results[rid] = result
+            if resource.batched:
+                self._batched[rid] = (resource, result)
             report.resources.append(result)
             self.on_result(result)
             for path in self.strays.pop(rid, []) if result.status is not Status.FAILED else []:
@@ -87,12 +96,35 @@ class Runner:
                 report.resources.append(purged)
                 self.on_result(purged)
         if not self.noop:
+            self.system.acting_for(None)
             self.save_state()
 
     def save_state(self) -> None:
         """The renames before the state that records them: a crash never leaves a record of a lost change."""
-        self.system.sync()
+        self._end_batch()
         self.state.save()
+
+    def _batch_for(self, resource: Resource[Any]) -> None:
+        """Let `resource`'s writes join the batch, or end the batch before a resource that may read them."""
+        if resource.batched:
+            self.system.acting_for(resource.id)
+            return
+        self.system.acting_for(None)
+        self._end_batch()
+
+    def _end_batch(self) -> None:
+        """Every write so far durable; one that failed fails its resource (recorded so, its file kept old)."""
+        self.system.sync()
+        for owner, error in self.system.failed_writes().items():
+            found = self._batched.get(owner or "")
+            if found is None:
+                raise error  # a write no resource of this catalog made: the run cannot say it converged
+            resource, result = found
+            result.status, result.error = Status.FAILED, str(error)
+            sensitive = resource.sensitive or self.state.held_secret(resource.id)
+            digest = self.state.digest(resource.desired())
+            self.state.record(resource.id, digest, str(Status.FAILED), iso(self.clock()), sensitive=sensitive)
+        self._batched.clear()  # every write so far is settled
 
     def _clean_temps(self) -> None:
         """Temp files a killed run left next to managed files, once per directory (runs hold the lock)."""

@@ -92,8 +92,10 @@ class Dropped:
     def _dropped(self) -> list[tuple[str, dict[str, Any], Resource | None]]:
         """Recorded, no longer declared, and managed by no other resource of the catalog (a new title for
         the same path or name is the same thing); dependents before what they required."""
-        identities = {resource.identity for resource in self.catalog.resources.values()}
         recorded = {rid: r for rid, r in self.state.catalog.items() if rid not in self.catalog.resources}
+        if not recorded:
+            return []
+        identities = {resource.identity for resource in self.catalog.resources.values()}
         found = []
         for rid in _undo_order(recorded):
             record = recorded[rid]

@@ -86,6 +86,7 @@ class RunState:
         self.damaged: StateDamage | None = None
         self.read_only = False
         self._key: bytes | None = None
+        self._saved: bytes | None = None  # the sha256 of what save() last wrote
 
     @classmethod
     def load(cls, path: Path, *, read_only: bool = False, now: datetime | None = None) -> RunState:
@@ -168,12 +169,17 @@ class RunState:
             "catalog": self.catalog,
             "applied_for": self.applied_for,
         }
-        self._write(self.path, data)
+        text = json.dumps(data, sort_keys=True).encode()
+        digest = hashlib.sha256(text).digest()
+        if digest != self._saved:  # a run saves at several points; what it already wrote is not written again
+            self._write(self.path, text)
+            self._saved = digest
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
         """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
         desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
-        self._write(self.path.with_name(LEDGER), {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired})
+        ledger = {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired}
+        self._write(self.path.with_name(LEDGER), json.dumps(ledger, sort_keys=True).encode())
 
     def ledger(self) -> tuple[str, dict[str, str]] | None:
         """The last full run's id and desired-state digests, or None when there is no usable ledger."""
@@ -196,12 +202,12 @@ class RunState:
                 self.resources[rid] = {"desired": digest, "status": statuses[rid]}
         return sum(1 for rid in desired if rid in statuses)
 
-    def _write(self, path: Path, data: dict[str, Any]) -> None:
+    def _write(self, path: Path, text: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise HostError(f"cannot create the state directory: {error.strerror}", subject=str(path.parent)) from None
-        files.write_atomic(path, json.dumps(data, sort_keys=True).encode(), mode=0o600)
+        files.write_atomic(path, text, mode=0o600)
 
 
 def upgrade(data: Any) -> dict[str, Any]:

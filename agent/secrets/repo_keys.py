@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +129,11 @@ def _git_candidates(root: Path) -> list[str] | None:
 
 
 def refuse_private_keys(root: Path, *, bundle: bool = False) -> None:
-    found = find_private_keys(root, bundle=bundle)
+    refuse_found(find_private_keys(root, bundle=bundle))
+
+
+def refuse_found(found: Sequence[str]) -> None:
+    """SecretError naming the first of the repository's files found holding private keys, if any."""
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         raise SecretError(

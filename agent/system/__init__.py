@@ -14,11 +14,12 @@ from agent.errors import TendError
 from agent.system import commands, fetch, files
 from agent.system._oserror import host_error
 from agent.system.accounts import Accounts, Group, User
+from agent.system.batch import Batch
 from agent.system.bucket import Bucket
 from agent.system.commands import CommandResult
 from agent.system.files import FileKind, FileState
 from agent.system.lock import RunLock
-from agent.system.paths import Root, Walker, split_managed
+from agent.system.paths import CachedWalker, Root, Walker, split_managed
 
 __all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Host", "Root", "RunLock", "System"]
 
@@ -33,6 +34,8 @@ class Host(Protocol):
     def changed(self) -> None: ...
     def trust(self, *, paths: Iterable[str] = (), users: Iterable[str] = ()) -> None: ...
     def sync(self) -> None: ...
+    def acting_for(self, owner: str | None) -> None: ...
+    def failed_writes(self) -> dict[str | None, TendError]: ...
     def run(
         self,
         argv: Sequence[str],
@@ -82,12 +85,18 @@ class Host(Protocol):
     def fetch(self, url: str, sha256: str) -> bytes: ...
 
 
-def _walked(function: Callable[..., Any]) -> Any:
-    """A function of agent.system.files as a System method that walks paths with the System's walker."""
+def _walked(function: Callable[..., Any], *, within: bool = False, reads: bool = False) -> Any:
+    """A function of agent.system.files as a System method that walks paths with the System's walker
+    (`reads`: one that only reads, with the walker that keeps the directories it opened).
+
+    The durability batch is flushed first when the path (its first argument) is a write waiting there, or
+    with `within`, when the path also holds one (a listing would show its temp file).
+    """
 
     @functools.wraps(function)
-    def method(self: System, *args: Any, **kwargs: Any) -> Any:
-        return function(*args, walker=self.walker, **kwargs)
+    def method(self: System, path: Path, *args: Any, **kwargs: Any) -> Any:
+        self._settle(path, within=within)
+        return function(path, *args, walker=self._reader if reads else self.walker, **kwargs)
 
     return method
 
@@ -102,8 +111,8 @@ class System:
     """
 
     __slots__ = (
-        "_commands", "_dirty", "_resolved", "_trusted_dirs", "_trusted_users", "accounts", "bucket",
-        "command_timeout", "root", "walker",
+        "_batch", "_commands", "_dirty", "_links", "_reader", "_resolved", "_trusted_dirs", "_trusted_users",
+        "accounts", "bucket", "command_timeout", "root", "walker",
     )  # fmt: skip
 
     def __init__(self, root: Root, bucket: Bucket | None = None, command_timeout: float = 300):
@@ -113,10 +122,15 @@ class System:
         self.accounts = Accounts(root)
         self._commands: dict[str, bool] = {}
         self._resolved: dict[tuple[str, bool], Path] = {}
+        self._links: dict[str, str | None] = {}  # directory components Root.resolve looked at
         self._dirty: set[Path] = set()
+        self._batch = Batch()
         self._trusted_dirs: frozenset[Path] = frozenset()
         self._trusted_users: frozenset[str] = frozenset()
         self.walker = Walker(root.path, self._refusal)
+        # Checks read through kept directories; every change walks afresh, so a directory swapped for a link
+        # after a check is refused, not written through.
+        self._reader = CachedWalker(root.path, self._refusal)
 
     def trust(self, *, paths: Iterable[str] = (), users: Iterable[str] = ()) -> None:
         """Let file operations enter directories owned by other users: those at the managed `paths`, and
@@ -129,6 +143,7 @@ class System:
             except TendError:
                 continue  # a link in the way is reported when the resource itself is applied
         self._trusted_dirs, self._trusted_users = frozenset(dirs), frozenset(users)
+        self._reader.forget()
 
     def _refusal(self, directory: Path, uid: int) -> str | None:
         """None when `directory`, owned by `uid`, may be entered; else why not (Walker's question)."""
@@ -148,12 +163,17 @@ class System:
         key = (managed, follow)
         found = self._resolved.get(key)
         if found is None:
-            found = self._resolved[key] = self.root.resolve(managed, follow=follow)
+            if follow and self._batch and self._batch.touches(self.resolve(managed)):
+                # A waiting write may replace a link that following would go through.
+                self._flush()
+            found = self._resolved[key] = self.root.resolve(managed, follow=follow, links=self._links)
         return found
 
     def changed(self) -> None:
         """Something on the host was changed: a link may now stand where a directory was."""
         self._resolved.clear()
+        self._links.clear()
+        self._reader.forget()
 
     def run(
         self,
@@ -170,8 +190,10 @@ class System:
         """commands.run with the default timeout; `in_root` chroots into the root unless it is '/'.
 
         Without `in_root` the command runs on the host even under another root: pass the root to
-        tools that take one (`dpkg --root`, `systemctl --root`). `daemon`: see commands.run.
+        tools that take one (`dpkg --root`, `systemctl --root`). `daemon`: see commands.run. A command may
+        read any file, so the durability batch is flushed first (DESIGN §8.16).
         """
+        self._flush()
         return commands.run(
             argv,
             input=input,
@@ -211,23 +233,29 @@ class System:
         return None if self.bucket is None else self.bucket.put(data)
 
     def uid_of(self, name: str) -> int:
+        self._settle_accounts()
         return self.accounts.uid_of(name)
 
     def gid_of(self, name: str) -> int:
+        self._settle_accounts()
         return self.accounts.gid_of(name)
 
     def user_name(self, uid: int) -> str | None:
+        self._settle_accounts()
         return self.accounts.user_name(uid)
 
     def group_name(self, gid: int) -> str | None:
+        self._settle_accounts()
         return self.accounts.group_name(gid)
 
     def users(self) -> list[User]:
         """The users of the root's passwd file (what useradd manages; no NSS)."""
+        self._settle_accounts()
         return self.accounts.users()
 
     def groups(self) -> list[Group]:
         """The groups of the root's group file (no NSS)."""
+        self._settle_accounts()
         return self.accounts.groups()
 
     def write_atomic(
@@ -240,7 +268,16 @@ class System:
         gid: int | None = None,
         validate: Callable[[Path], None] | None = None,
     ) -> None:
-        """files.write_atomic, its directory's fsync batched until sync() (the runner calls it)."""
+        """files.write_atomic, made durable by sync() (the runner calls it).
+
+        While `acting_for` names a resource, the write joins the durability batch (renamed at its flush);
+        else, or with `validate` (a command that may read other files), it is renamed at once after its own
+        fsync, and only its directory's fsync waits for sync().
+        """
+        if validate is None and self._batch.owner is not None:
+            self._batch.write(path, data, mode=mode, uid=uid, gid=gid, walker=self.walker)
+            return
+        self._flush()
         files.write_atomic(
             path, data, mode=mode, uid=uid, gid=gid, validate=validate, sync_dir=False, walker=self.walker
         )
@@ -248,6 +285,7 @@ class System:
 
     def write_in_place(self, path: Path, data: bytes) -> None:
         """Write `data` into an existing file that cannot be replaced (a kernel setting under /proc/sys)."""
+        self._settle(path)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
@@ -266,6 +304,7 @@ class System:
 
     def list_directory(self, path: Path) -> list[str]:
         """The names in the directory at `path`, sorted; a symlink there is refused, never followed."""
+        self._settle(path, within=True)
         try:
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
@@ -285,15 +324,49 @@ class System:
         return data
 
     def sync(self) -> None:
-        """Make the renames done so far durable: one fsync per directory written in."""
+        """Make every write so far durable: the batch flushed, then one fsync per other directory written in."""
+        self._flush()
         for directory in sorted(self._dirty):
             files.fsync_dir(directory)
         self._dirty.clear()
 
+    def symlink_atomic(self, target: str, path: Path) -> None:
+        self._settle(path)
+        files.symlink_atomic(target, path, walker=self.walker)
+
+    def acting_for(self, owner: str | None) -> None:
+        """The writes that follow are `owner`'s (a resource id), batched; None: written one by one."""
+        self._batch.owner = owner
+
+    def failed_writes(self) -> dict[str | None, TendError]:
+        """The batched writes that failed at a flush since the last call, by owner: their targets kept
+        the old content."""
+        return dict(self._batch.take_failures())
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        self._batch.flush()
+        self.changed()  # a rename may replace a link that a remembered resolution or directory went through
+
+    def _settle(self, path: Path, *, within: bool = False) -> None:
+        """Flush the batch first when `path` is a write waiting there (`within`: or holds one)."""
+        batch = self._batch
+        if batch and (batch.touches(path) if within else batch.waits_for(path)):
+            self._flush()
+
+    def _settle_accounts(self) -> None:
+        """Names and ids are read from the root's passwd and group files: a write of either waiting is flushed."""
+        if self._batch:
+            etc = self.root.path / "etc"
+            if self._batch.waits_for(etc / "passwd") or self._batch.waits_for(etc / "group"):
+                self._flush()
+
     def entries(self, path: Path) -> list[str]:
         """The names in the directory `path`, sorted; [] when it does not exist."""
+        self._settle(path, within=True)
         try:
-            anchor = self.walker.open_directory(path)
+            anchor = self._reader.open_directory(path)
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
@@ -309,15 +382,15 @@ class System:
 
     def cleanup_stale_temps(self, directory: Path) -> list[Path]:
         """files.cleanup_stale_temps, walked from the root for a directory inside it (tend's own state is not)."""
+        self._settle(directory, within=True)
         inside = directory.is_relative_to(self.root.path)
         return files.cleanup_stale_temps(directory, walker=self.walker if inside else None)
 
-    symlink_atomic = _walked(files.symlink_atomic)
-    read_state = _walked(files.read_state)
-    read_bytes = _walked(files.read_bytes)
-    file_digest = _walked(files.file_digest)
+    read_state = _walked(files.read_state, reads=True)
+    read_bytes = _walked(files.read_bytes, reads=True)
+    file_digest = _walked(files.file_digest, reads=True)
     ensure_directory = _walked(files.ensure_directory)
-    remove = _walked(files.remove)
+    remove = _walked(files.remove, within=True)
     set_mode = _walked(files.set_mode)
     set_owner = _walked(files.set_owner)
     fsync_dir = staticmethod(files.fsync_dir)

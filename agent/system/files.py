@@ -29,7 +29,6 @@ _TEMP_SUFFIX = ".tend-"
 _TEMP_NAME = re.compile(r"^\..+\.tend-[0-9a-f]{6}$")
 # Room for the prefix dot and the suffix within NAME_MAX (255) however long the target's name is.
 _TEMP_STEM_MAX = 200
-_CHUNK = 1 << 20
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Non-blocking: a FIFO put where a file was expected must not hang the run.
 _READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
@@ -79,29 +78,48 @@ def write_atomic(
     OSError as HostError naming `path`).
     """
     with _at(walker, path, "write") as (directory, name):
-        fd, temp = _create_temp(path, lambda t: os.open(t, _CREATE_FLAGS, 0o600, dir_fd=directory))
+        temp = write_temp(directory, path, data, mode=mode, uid=uid, gid=gid, sync=True)
         try:
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if uid is not None or gid is not None:
-                    os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
-                # After fchown, which clears setuid/setgid bits.
-                os.fchmod(fd, mode)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
             if validate is not None:
                 validate(path.with_name(temp))
             os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
         except BaseException as exc:
-            _discard(directory, temp)
+            discard(directory, temp)
             if isinstance(exc, OSError):
                 raise host_error("write", path, exc) from exc
             raise
         if sync_dir:
-            _fsync_at(directory, path.parent)
+            fsync_at(directory, path.parent)
+
+
+def write_temp(
+    directory: int, path: Path, data: bytes, *, mode: int, uid: int | None, gid: int | None, sync: bool
+) -> str:
+    """A new temp file next to `path` (in `directory`, a descriptor) holding `data` with its owner and mode; its name.
+
+    `sync=False` leaves its data to the caller's batch (agent/system/batch.py), which makes it durable before
+    the rename. On any error the temp file is gone and the error names `path`.
+    """
+    fd, temp = _create_temp(path, lambda t: os.open(t, _CREATE_FLAGS, 0o600, dir_fd=directory))
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if uid is not None or gid is not None:
+                os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
+            # After fchown, which clears setuid/setgid bits.
+            os.fchmod(fd, mode)
+            if sync:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException as exc:
+        discard(directory, temp)
+        if isinstance(exc, OSError):
+            raise host_error("write", path, exc) from exc
+        raise
+    return temp
 
 
 def symlink_atomic(target: str, path: Path, *, walker: Walker | None = None) -> None:
@@ -111,9 +129,9 @@ def symlink_atomic(target: str, path: Path, *, walker: Walker | None = None) -> 
         try:
             os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
         except OSError as exc:
-            _discard(directory, temp)
+            discard(directory, temp)
             raise host_error("link", path, exc) from exc
-        _fsync_at(directory, path.parent)
+        fsync_at(directory, path.parent)
 
 
 def _create_temp(path: Path, create: Callable[[str], _T]) -> tuple[_T, str]:
@@ -129,7 +147,8 @@ def _create_temp(path: Path, create: Callable[[str], _T]) -> tuple[_T, str]:
             raise host_error("write", path, exc) from exc
 
 
-def _discard(directory: int, name: str) -> None:
+def discard(directory: int, name: str) -> None:
+    """Remove the temp file `name` in `directory` if it is still there."""
     with contextlib.suppress(FileNotFoundError):
         os.unlink(name, dir_fd=directory)
 
@@ -170,7 +189,7 @@ def cleanup_stale_temps(directory: Path, *, walker: Walker | None = None) -> lis
             os.close(listing)
         for entry in entries:
             if _TEMP_NAME.match(entry.name) and not entry.is_dir(follow_symlinks=False):
-                _discard(fd, entry.name)
+                discard(fd, entry.name)
                 removed.append(directory / entry.name)
     except OSError as exc:
         raise host_error("list", directory, exc) from exc
@@ -215,14 +234,11 @@ def read_bytes(path: Path, *, walker: Walker | None = None) -> bytes:
 
 def file_digest(path: Path, *, walker: Walker | None = None) -> str:
     """The sha256 of the file at `path` as hex, read in chunks; a symlink there is refused."""
-    digest = hashlib.sha256()
     with _open_file(path, walker) as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _open_file(path: Path, walker: Walker | None) -> io.BufferedReader:
+def _open_file(path: Path, walker: Walker | None) -> io.FileIO:
     with _at(walker, path, "read") as (directory, name):
         try:
             fd = os.open(name, _READ_FLAGS, dir_fd=directory)
@@ -233,7 +249,7 @@ def _open_file(path: Path, walker: Walker | None) -> io.BufferedReader:
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise HostError("cannot read: not a regular file", subject=str(path))
-    return os.fdopen(fd, "rb")
+    return os.fdopen(fd, "rb", buffering=0)
 
 
 def ensure_directory(
@@ -248,7 +264,7 @@ def ensure_directory(
                 os.mkdir(name, 0o700, dir_fd=directory)
             except OSError as exc:
                 raise host_error("create directory", path, exc) from exc
-            _fsync_at(directory, path.parent)
+            fsync_at(directory, path.parent)
     elif state.kind is not FileKind.DIRECTORY:
         raise HostError(f"cannot create directory: a {state.kind} is in the way", subject=str(path))
     if uid is not None or gid is not None:
@@ -276,7 +292,7 @@ def remove(path: Path, *, recursive: bool = False, walker: Walker | None = None)
             if exc.errno == errno.ENOTEMPTY:
                 raise HostError("cannot remove: directory not empty (needs recursive)", subject=str(path)) from exc
             raise host_error("remove", path, exc) from exc
-        _fsync_at(directory, path.parent)
+        fsync_at(directory, path.parent)
     return True
 
 
@@ -340,7 +356,7 @@ def _chmod(fd: int, mode: int, path: Path) -> None:
         raise host_error("set mode", path, exc) from exc
 
 
-def _fsync_at(directory: int, path: Path) -> None:
+def fsync_at(directory: int, path: Path) -> None:
     """fsync the directory behind an O_PATH descriptor (`path` names it in errors)."""
     try:
         fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=directory)

@@ -48,18 +48,19 @@ class Root:
     def __hash__(self) -> int:
         return hash(self.path)
 
-    def resolve(self, managed: str, *, follow: bool = False) -> Path:
+    def resolve(self, managed: str, *, follow: bool = False, links: dict[str, str | None] | None = None) -> Path:
         """The host path of `managed`, an absolute path inside the root.
 
         Every directory component that is a symlink is followed inside the root; the last component
         is followed only with `follow=True` (a file resource manages the link itself, as lstat does;
         reading contents through a link needs `follow=True`). Missing components are fine: the
-        result may name something to create.
+        result may name something to create. `links` remembers what each directory component was (the
+        caller clears it when the host changes), so that files in one directory lstat it once.
         """
         parts = split_managed(managed)
         resolved: list[str] = []
         pending = deque(parts)
-        links = 0
+        hops = 0
         base = str(self.path)
         while pending:
             name = pending.popleft()
@@ -70,12 +71,19 @@ class Root:
                     resolved.pop()
                 continue
             candidate = os.path.join(base, *resolved, name)
-            target = _trusted_link_target(candidate) if pending or follow else None
+            if not pending:
+                target = _trusted_link_target(candidate) if follow else None
+            elif links is None:
+                target = _trusted_link_target(candidate)
+            elif candidate in links:
+                target = links[candidate]
+            else:
+                target = links[candidate] = _trusted_link_target(candidate)
             if target is None:
                 resolved.append(name)
                 continue
-            links += 1
-            if links > _MAX_LINKS:
+            hops += 1
+            if hops > _MAX_LINKS:
                 raise HostError("too many levels of symbolic links", subject=managed)
             if target.startswith("/"):
                 resolved.clear()
@@ -140,38 +148,87 @@ class Walker:
     def open_directory(self, directory: Path) -> int:
         """An O_PATH descriptor of `directory` (the caller closes it); OSError when a component is missing."""
         base = self.base
-        if base is None or not directory.is_relative_to(base):
+        below = None if base is None else _below(directory, base)
+        if base is None or below is None:
             if base is not None and directory != base.parent:  # the parent of the root itself is fine
                 raise HostError(f"is outside the root {base}", subject=str(directory))
             return os.open(directory, _ANCHOR_FLAGS)
         fd = os.open(base, _ANCHOR_FLAGS)
-        current = base
-        for name in directory.relative_to(base).parts:
-            current = current / name
+        for depth, name in enumerate(below):
             try:
-                child = self._step(fd, name, current)
+                child = self._step(fd, name, below, depth)
             finally:
                 os.close(fd)
             fd = child
         return fd
 
-    def _step(self, fd: int, name: str, current: Path) -> int:
-        """Open `name` in `fd` as a directory, without following it, when its owner may be trusted."""
+    def _step(self, fd: int, name: str, below: list[str], depth: int) -> int:
+        """Open `name` (below[depth]) in `fd` as a directory, without following it, when its owner may be trusted."""
         try:
             child = os.open(name, _WALK_FLAGS, dir_fd=fd)
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(fd, name):
-                raise HostError("refusing a symbolic link where a directory is expected", subject=str(current)) from exc
+                raise HostError(
+                    "refusing a symbolic link where a directory is expected", subject=self._shown(below, depth)
+                ) from exc
             raise
         try:
             owner = os.fstat(child).st_uid
-            refused = None if owner in _trusted_owners() else self.refusal(current, owner)
+            refused = None if owner in _trusted_owners() else self.refusal(self._at(below, depth), owner)
             if refused is not None:
-                raise HostError(f"refusing to enter a directory {refused}", subject=str(current))
+                raise HostError(f"refusing to enter a directory {refused}", subject=self._shown(below, depth))
         except BaseException:
             os.close(child)
             raise
         return child
+
+    def _at(self, below: list[str], depth: int) -> Path:
+        assert self.base is not None
+        return self.base.joinpath(*below[: depth + 1])
+
+    def _shown(self, below: list[str], depth: int) -> str:
+        return str(self._at(below, depth))
+
+
+class CachedWalker(Walker):
+    """A Walker that keeps the last few directories it opened, handing out duplicates of their descriptors.
+
+    A kept descriptor is the directory that was checked when it was opened, so nothing is followed that the
+    walk would have refused; `forget()` (after every change tend makes, and when trust changes) drops them all,
+    so a path is walked afresh once the host may have changed. It holds at most `KEEP` descriptors.
+    """
+
+    __slots__ = ("_kept",)
+    KEEP = 8
+
+    def __init__(self, base: Path | None, refusal: Refusal = lambda path, uid: f"owned by uid {uid}"):
+        super().__init__(base, refusal)
+        self._kept: dict[Path, int] = {}
+
+    def open_directory(self, directory: Path) -> int:
+        kept = self._kept.get(directory)
+        if kept is None:
+            if len(self._kept) >= self.KEEP:
+                os.close(self._kept.pop(next(iter(self._kept))))
+            kept = self._kept[directory] = super().open_directory(directory)
+        return os.dup(kept)
+
+    def forget(self) -> None:
+        kept, self._kept = self._kept, {}
+        for fd in kept.values():
+            os.close(fd)
+
+    def __del__(self) -> None:
+        self.forget()
+
+
+def _below(directory: Path, base: Path) -> list[str] | None:
+    """The names from `base` down to `directory` ([] for `base` itself), or None when it is not below it."""
+    text, top = str(directory), str(base)
+    if text == top:
+        return []
+    prefix = top if top.endswith("/") else top + "/"
+    return text[len(prefix) :].split("/") if text.startswith(prefix) else None
 
 
 def _is_link(fd: int, name: str) -> bool:

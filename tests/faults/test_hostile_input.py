@@ -539,6 +539,7 @@ HOSTILE_YAML = st.one_of(
 @given(text=HOSTILE_YAML)
 @example(text=laughs(12, 12))
 @example(text="n: " + "9" * 5000 + "\n")
+@example(text="!!float")
 def test_the_yaml_reader_on_hostile_documents(text: str) -> None:
     """Alias bombs, huge integers, deep nesting, odd tags: a value or a TendError naming the file, never a hang."""
     from agent.errors import DataError

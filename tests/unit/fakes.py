@@ -33,6 +33,12 @@ class Memory(dict[str, str]):
     def sync(self) -> None:
         """As System.sync: the runner makes changes durable before it records them."""
 
+    def acting_for(self, owner: str | None) -> None:
+        """As System.acting_for: nothing is batched in memory."""
+
+    def failed_writes(self) -> dict[str | None, Any]:
+        return {}
+
     def trust(self, *, paths: Any = (), users: Any = ()) -> None:
         """As System.trust: the runner names the catalog's files and users before it applies anything."""
 
@@ -131,6 +137,12 @@ class FakeSystem:
 
     def sync(self) -> None:
         pass
+
+    def acting_for(self, owner: str | None) -> None:
+        pass
+
+    def failed_writes(self) -> dict[str | None, Any]:
+        return {}
 
     def run(self, argv: Sequence[str], *, input: bytes | None = None, **options: Any) -> CommandResult:
         self.ran.append(shlex.join(argv))

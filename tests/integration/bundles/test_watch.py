@@ -48,7 +48,7 @@ def _daemon(site: Site, *flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 10) -> None:
+def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while not condition() and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -84,3 +84,27 @@ def test_a_key_at_the_end_of_a_5_mib_file_is_found(tmp_path: Path, secret_key: b
     repo = tree(tmp_path, {"files/big.sql": filler + secret_key, "files/clean.sql": filler})
     assert find_private_keys(repo) == ["files/big.sql"]
     assert find_private_keys(repo, bundle=True) == ["files/big.sql"]
+
+
+def test_a_bundle_store_reads_a_bundle_once_for_its_digest_and_the_scan(
+    tmp_path: Path, secret_key: bytes, binary_secret_key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agent.bundles.store import BundleRecord, BundleStore
+    from agent.secrets.packets import contains_private_key
+
+    commit = "c" * 40
+    store = BundleStore(tmp_path / "bundles", scan=contains_private_key)
+    store.directory.mkdir()
+    files = {"keys/hosts/web1.asc": secret_key, "files/blob": binary_secret_key, "files/plain": b"x" * 5000}
+    store.path(commit).mkdir()
+    tree(store.path(commit), files)
+    digest = store.tree_digest(commit)
+    store.save_record(BundleRecord(commit, "F" * 40, "2026-01-01T00:00:00+00:00", sequence=1, tree=digest))
+    assert store.flagged(commit) == sorted(find_private_keys(store.path(commit), bundle=True))
+    assert store.flagged(commit) == ["files/blob", "keys/hosts/web1.asc"]
+    reads: list[Path] = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (reads.append(self), real(self))[1])
+    assert store.intact(commit) and store.intact(commit)
+    assert not [path for path in reads if path.is_relative_to(store.path(commit))]
+    assert BundleStore(store.directory).flagged(commit) is None  # another store has not read it
