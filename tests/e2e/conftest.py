@@ -193,3 +193,11 @@ def clean_nspawn_leftovers(machine: str) -> None:
     for folder in (base / "propagate", base / "locks", base):
         with contextlib.suppress(OSError):
             folder.rmdir()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Containers boot one at a time (`make test` distributes with --dist loadgroup): two systemd-nspawn
+    machines started together have failed a unit with status 219/CGROUP."""
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.xdist_group("containers"))

@@ -280,6 +280,8 @@ def test_deb_installs_enables_the_timer_and_a_systemd_run_converges_signed_code(
     assert f"(bundle {host.commit[:12]})" in logged, logged
 
     report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
+    # DESIGN §8.20: a clean full apply also says since when the host has converged this commit.
+    assert report["bundle"].pop("converged_since") == report["finished"]
     assert report["bundle"] == {"commit": host.commit, "signer": host.ops.fingerprint}
     assert re.fullmatch(r"[0-9a-f]{40}", report["bundle"]["commit"])
     assert re.fullmatch(r"[0-9A-F]{40}", report["bundle"]["signer"])
@@ -302,6 +304,7 @@ def test_pull_from_a_repository_owned_by_another_user(host: Host) -> None:
     assert host.out("systemctl", "show", "-P", "Result", "tend.service") == "success"
     assert host.out("cat", "/etc/tend-e2e.conf") == "v2"
     report = json.loads(host.out("cat", "/var/lib/tend/reports/last_run.json"))
+    assert report["bundle"].pop("converged_since") == report["finished"]
     assert report["bundle"] == {"commit": host.foreign_commit, "signer": host.ops.fingerprint}
 
 
