@@ -2,8 +2,8 @@
 and corrects the resources whose paths changed behind its back (a report of mode `watch`).
 
 The decisions are agent/daemon/watching.py's; watchdog's side is agent/system/watcher.py. A path's stat
-signature is taken as tend settles its resource (every result of a run), so tend's own writes leave it
-as recorded and cause no correction, however late their events arrive.
+signature is taken once the run that settled its resource is over (its batches renamed into place), so
+tend's own writes leave it as recorded and cause no correction, however late their events arrive.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ class Watch:
         self.managed: dict[str, tuple[str, ...]] = {}
         self.paths_of: dict[str, list[str]] = {}
         self.settled: dict[str, Signature] = {}
+        self.unsettled: set[str] = set()
         self.watcher: Watcher | None = None
         self.plan: Plan | OverBudget | None = None
         self.planned_for: set[str] = set()
@@ -74,11 +75,17 @@ class Watch:
         self.stale = True
 
     def settle(self, result: ResourceResult) -> None:
-        """A resource was converged (or judged, in noop): its paths as they are now are tend's doing."""
+        """A resource was converged (or judged, in noop): its paths, once the run is over, are tend's doing.
+        Not before: a durability batch renames its files into place after their results (DESIGN §8.16)."""
+        self.unsettled.update(self.paths_of.get(result.id, ()))
+
+    def _settle(self) -> None:
+        """Between runs: the signatures of the paths the last run settled, as it left them."""
         from agent.system.watcher import signature
 
-        for path in self.paths_of.get(result.id, ()):
+        for path in self.unsettled:
             self.settled[path] = signature(path)
+        self.unsettled.clear()
 
     def seen(self, path: str) -> None:
         """From watchdog's thread: an event says `path` changed."""
@@ -98,6 +105,7 @@ class Watch:
     def poll(self) -> int:
         """Watch what the last run managed, and correct what a finished burst of events changed; the
         signal that interrupted a correction (0: none)."""
+        self._settle()
         if self.stale:
             self.stale = False
             self._rewatch()

@@ -10,11 +10,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
 import tempfile
 import textwrap
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_tend
+from tests.conftest import PROJECT, run_tend
 
 NO_PASSPHRASE = ("--pinentry-mode", "loopback", "--passphrase", "")
 SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -247,3 +250,34 @@ def health() -> Iterator[HealthServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+# --- the daemon as a child process ------------------------------------------------------------------------------
+
+
+def start_daemon(site: Site, *flags: str) -> subprocess.Popen[str]:
+    """`tend daemon` with the site's agent config and state, no TEND_* of ours, no machine facts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
+    env |= {"TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
+    argv = [sys.executable, "-m", "agent", "daemon", "--config", str(site.agent.config)]
+    argv += ["--state-dir", str(site.agent.state), *flags]
+    return subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 60) -> None:
+    """Poll `condition` until it holds, the daemon exits or the deadline passes (a guard, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not condition() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert condition(), "the daemon did not get there in time"
+
+
+def stop_daemon(child: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM, then its stdout and stderr (killed if it does not stop within 30 s)."""
+    try:
+        child.send_signal(signal.SIGTERM)
+        return child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()

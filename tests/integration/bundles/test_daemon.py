@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from agent.settings import DAY_NAMES
 from tests.conftest import PROJECT
-from tests.integration.bundles.conftest import HIERA, Site, control_repo
+from tests.integration.bundles.conftest import HIERA, Site, control_repo, start_daemon, stop_daemon, wait_for
 
 
 def test_the_daemon_runs_the_cycle_then_stops_cleanly_on_sigterm(site: Site) -> None:
@@ -46,31 +45,6 @@ def test_the_daemon_runs_the_cycle_then_stops_cleanly_on_sigterm(site: Site) -> 
     assert f"changed        file:{site.out}/app.conf (ensure)" in stdout
     assert json.loads(last.read_text())["bundle"]["commit"] == a
     assert (site.out / "app.conf").read_text() == "A\n"
-
-
-def _daemon(site: Site) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
-    env |= {"TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
-    argv = [sys.executable, "-m", "agent", "daemon", "--config", str(site.agent.config)]
-    argv += ["--state-dir", str(site.agent.state)]
-    return subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert condition(), "the daemon did not get there in time"
-
-
-def _stopped(child: subprocess.Popen[str]) -> tuple[str, str]:
-    try:
-        child.send_signal(signal.SIGTERM)
-        return child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
 
 
 def _closed_window() -> str:
@@ -125,15 +99,15 @@ def test_the_daemon_is_noop_outside_its_windows_and_sighup_reloads_them(site: Si
     config = site.agent.config
     trusted = config.read_text()
     config.write_text(trusted + "interval: 1h\n" + _closed_window())
-    child = _daemon(site)
+    child = start_daemon(site)
     try:
-        _wait_for(lambda: len(_reports(site)) == 1, child)
+        wait_for(lambda: len(_reports(site)) == 1, child)
         assert _reports(site)[0]["mode"] == "noop" and not conf.exists()
         config.write_text(trusted + "interval: 2s\n")
         child.send_signal(signal.SIGHUP)
-        _wait_for(lambda: conf.exists() and any(r["mode"] == "apply" for r in _reports(site)), child)
+        wait_for(lambda: conf.exists() and any(r["mode"] == "apply" for r in _reports(site)), child)
     finally:
-        _, stderr = _stopped(child)
+        _, stderr = stop_daemon(child)
     assert child.returncode == 0, stderr
     assert "outside the run windows" in stderr and f"pending until a window opens: file:{conf}" in stderr
     assert "reloaded the configuration: every 2 s, splay 0 s" in stderr
@@ -154,11 +128,11 @@ def test_sigterm_mid_run_finishes_the_resource_in_hand_and_stops_the_daemon(site
     site.origin.commit("A", ops, files)
     config = site.agent.config
     config.write_text(config.read_text() + "interval: 1h\n")
-    child = _daemon(site)
+    child = start_daemon(site)
     try:
-        _wait_for(started.exists, child)
+        wait_for(started.exists, child)
     finally:
-        _, stderr = _stopped(child)
+        _, stderr = stop_daemon(child)
     assert child.returncode == 0, stderr
     [report] = _reports(site)
     assert report["interrupted"] is True

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
-from tests.integration.bundles.conftest import HIERA, Site
+from tests.integration.bundles.conftest import HIERA, Site, start_daemon, stop_daemon, wait_for
 
 pytest.importorskip("watchdog")
 
@@ -40,31 +39,6 @@ def _commit(site: Site, manifest: str) -> None:
     site.origin.commit("A", ops, files | {f"keys/admins/{ops.name}.asc": ops.public})
 
 
-def _daemon(site: Site, *flags: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
-    env |= {"TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
-    argv = [sys.executable, "-m", "agent", "daemon", "--config", str(site.agent.config)]
-    argv += ["--state-dir", str(site.agent.state), *flags]
-    return subprocess.Popen(argv, cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition() and child.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert condition(), "the daemon did not get there in time"
-
-
-def _stopped(child: subprocess.Popen[str]) -> tuple[str, str]:
-    try:
-        child.send_signal(signal.SIGTERM)
-        return child.communicate(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
-
-
 def _watch_reports(site: Site) -> list[dict[str, Any]]:
     folder = site.agent.state / "reports"
     reports = [json.loads(p.read_text()) for p in sorted(folder.glob("0*.json"))]
@@ -82,26 +56,26 @@ def test_a_hand_edit_is_reverted_with_its_refresh_chain_in_a_watch_report_and_la
     config = site.agent.config
     config.write_text(config.read_text() + "interval: 1h\n")
     last = site.agent.state / "reports" / "last_run.json"
-    child = _daemon(site, "--watch")
+    child = start_daemon(site, "--watch")
     try:
-        _wait_for(_first_run_done(site), child, seconds=60)
+        wait_for(_first_run_done(site), child, seconds=60)
         time.sleep(0.5)  # the watches are set up once the run is over
         before = last.read_bytes(), last.stat().st_mtime_ns
         conf.write_text("edited by hand\n")
-        _wait_for(lambda: conf.read_text() == "A\n" and len(_watch_reports(site)) == 1, child)
+        wait_for(lambda: conf.read_text() == "A\n" and len(_watch_reports(site)) == 1, child)
         [report] = _watch_reports(site)
         assert reloads.read_text() == "reloaded\n" * 2  # the refresh chain ran again
         statuses = {r["id"]: (r["status"], r["drift"]) for r in report["resources"]}
         assert statuses == {f"file:{conf}": ("changed", True), "exec:reload": ("changed", False)}
 
         other.unlink()  # rm of a managed file: restored
-        _wait_for(lambda: other.exists() and len(_watch_reports(site)) == 2, child)
+        wait_for(lambda: other.exists() and len(_watch_reports(site)) == 2, child)
         assert other.read_text() == "other\n"
         assert [r["id"] for r in _watch_reports(site)[1]["resources"]] == [f"file:{other}"]
 
         for n in range(100):  # a burst: one or a few corrections, not 100
             conf.write_text(f"burst {n}\n")
-        _wait_for(lambda: conf.read_text() == "A\n", child)
+        wait_for(lambda: conf.read_text() == "A\n", child)
         time.sleep(1.5)  # tend's own writes must cause no further run
         count = len(_watch_reports(site))
         assert 3 <= count <= 5, count
@@ -109,7 +83,7 @@ def test_a_hand_edit_is_reverted_with_its_refresh_chain_in_a_watch_report_and_la
         assert len(_watch_reports(site)) == count
         assert (last.read_bytes(), last.stat().st_mtime_ns) == before  # §8.1: watch reports stand beside it
     finally:
-        stdout, stderr = _stopped(child)
+        stdout, stderr = stop_daemon(child)
     assert child.returncode == 0, stderr
     assert "tend: watch: 2 managed paths in 1 watches (0 of them trees; 1 inotify watches)" in stderr
     assert f"watch: file:{conf} changed behind tend's back: correcting" in stderr
@@ -129,14 +103,14 @@ def test_past_the_inotify_budget_the_daemon_warns_and_keeps_its_timed_runs(site:
     config = site.agent.config
     config.write_text(config.read_text() + "interval: 1h\nwatch: true\nwatch_budget: {instances: 1, watches: 2}\n")
     last = site.agent.state / "reports" / "last_run.json"
-    child = _daemon(site)
+    child = start_daemon(site)
     try:
-        _wait_for(last.exists, child, seconds=60)
+        wait_for(last.exists, child, seconds=60)
         time.sleep(0.5)
         (site.out / "a" / "x.conf").write_text("edited\n")
         time.sleep(1.5)
     finally:
-        _, stderr = _stopped(child)
+        _, stderr = stop_daemon(child)
     assert child.returncode == 0, stderr
     assert "tend: warning: watch: the watched trees hold more than 2 directories: falling back to timed runs" in stderr
     assert (site.out / "a" / "x.conf").read_text() == "edited\n"  # left to the next timed run
