@@ -147,7 +147,18 @@ class Host:
         return self.out("dpkg-query", "-W", "-f=${Status} ${Version}", "tend")
 
     def start_run(self) -> tuple[subprocess.CompletedProcess[str], str]:
-        """`systemctl start tend.service` (a oneshot: returns once the run ends), and that run's invocation id."""
+        """`systemctl start tend.service` (a oneshot: returns once the run ends), and that run's invocation id.
+
+        First, the run the timer may have started at install is waited for until its cgroup is gone: in this
+        nested container systemd cannot kill a cgroup (EIO), and a start while the last run's is still torn
+        down fails with 219/CGROUP. What was left in it, if anything, is printed."""
+        cgroup = "/sys/fs/cgroup/system.slice/tend.service"
+        left = self.run(
+            "sh", "-c", f"for i in $(seq 100); do [ -d {cgroup} ] || exit 0; sleep 0.1; done; "
+            f"ps -o pid,args -p \"$(tr '\\n' ' ' < {cgroup}/cgroup.procs)\"",
+        )  # fmt: skip
+        if left.stdout.strip():
+            print(f"left in tend.service's cgroup after its last run:\n{left.stdout}")
         started = self.run("systemctl", "start", "tend.service", timeout=300)
         return started, self.out("systemctl", "show", "-P", "InvocationID", "tend.service")
 
