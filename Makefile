@@ -35,7 +35,7 @@ test:
 	@scripts/timed "Debian packages" $(MAKE) -s deps
 	@scripts/timed "venv" $(MAKE) -s venv
 	@scripts/timed "lint (ruff, mypy)" $(MAKE) -s lint
-	@scripts/timed "tests" $(BIN)/pytest -q -n 2 --dist loadgroup
+	@scripts/timed "tests" $(BIN)/pytest -q -n 2
 
 demo: venv
 	@scripts/ensure-packages $(DEMO_PACKAGES)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import tempfile
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 HIERA = """\
@@ -26,3 +29,12 @@ def write_tree(base: Path, files: Mapping[str, str | bytes]) -> None:
             path.write_bytes(content)
         else:
             path.write_text(textwrap.dedent(content).lstrip("\n"))
+
+
+@contextlib.contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """Hold a lock that every test worker shares (a flock on a file named after `name` in the temp folder):
+    for tests on something the host has only one of, its dpkg database or a booted container."""
+    with open(Path(tempfile.gettempdir()) / f"tend-tests-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

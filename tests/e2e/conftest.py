@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import one_at_a_time
+
 CACHE = Path(os.environ.get("TEND_TESTS_CACHE", "/var/cache/tend-tests"))
 ROOTFS = CACHE / "bookworm-rootfs"
 INCLUDE = "systemd-sysv,python3,python3-yaml,python3-jinja2,python3-psutil,gnupg"
@@ -153,7 +155,9 @@ def boot(rootfs: Path, log: Path, *options: str, prefix: str = "tend-e2e") -> It
     """Boot `rootfs` (--volatile=overlay: the root itself is not changed) with extra nspawn `options` (binds…);
     the container's output goes to `log`. Powered off, and nspawn's leftovers removed, afterwards."""
     machine = f"{prefix}-{secrets.token_hex(3)}"
-    with open(log, "w") as out:
+    # One container at a time across test workers: two machines booted together have failed a unit with
+    # status 219/CGROUP (systemd in them cannot kill a cgroup in this nested setup).
+    with one_at_a_time("containers"), open(log, "w") as out:
         nspawn = subprocess.Popen(
             ["systemd-nspawn", "--register=no", "--keep-unit", "--console=passive", "-q", "-b", "--volatile=overlay",
              "-D", str(rootfs), f"--machine={machine}", *options],
@@ -193,11 +197,3 @@ def clean_nspawn_leftovers(machine: str) -> None:
     for folder in (base / "propagate", base / "locks", base):
         with contextlib.suppress(OSError):
             folder.rmdir()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Containers boot one at a time (`make test` distributes with --dist loadgroup): two systemd-nspawn
-    machines started together have failed a unit with status 219/CGROUP."""
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.xdist_group("containers"))

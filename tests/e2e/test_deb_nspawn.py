@@ -31,7 +31,10 @@ from tests.conftest import PROJECT
 from tests.e2e.conftest import Machine, boot, ensure_tools, make_derived_rootfs
 from tests.integration.bundles.conftest import NO_PASSPHRASE, Keys, Origin, Signer, gpg, kill_gpg_agents
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)"),
+]
 
 FOREIGN_UID = 4242  # owns the second repository: an admin's checkout, not root's
 HIERA = """\

@@ -21,7 +21,10 @@ from tests.conftest import PROJECT
 from tests.e2e.conftest import Machine, boot, ensure_tools, make_derived_rootfs
 from tests.integration.bundles.conftest import Keys, Origin, keys  # noqa: F401  (the keys fixture)
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)"),
+]
 
 HIERA = "version: 5\ndefaults: {datadir: data, data_hash: yaml_data}\nhierarchy:\n  - name: c\n    path: c.yaml\n"
 METRICS = "/var/lib/node_exporter/textfile/tend.prom"

@@ -21,7 +21,10 @@ import pytest
 from tests.conftest import PROJECT
 from tests.e2e.conftest import Machine, boot, ensure_tools, make_rootfs
 
-pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root (debootstrap, nspawn)"),
+]
 
 APT_OPTIONS = (
     "-o Dir::Etc::sourcelist=/opt/e2e/sources.list -o Dir::Etc::sourceparts=- -o Dir::State::Lists=/tmp/apt/lists "

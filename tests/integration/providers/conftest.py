@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT
-from tests.helpers import write_tree
+from tests.helpers import one_at_a_time, write_tree
 
 HIERA = """\
 version: 5
@@ -26,6 +26,17 @@ hierarchy:
   - name: Common
     path: common.yaml
 """
+
+
+# The tests that install on the host share its one dpkg database: they run one at a time across the test
+# workers. Two at once have failed an install while the other purged.
+HOST_DPKG = pytest.mark.usefixtures("host_dpkg")
+
+
+@pytest.fixture
+def host_dpkg() -> Iterator[None]:
+    with one_at_a_time("host-dpkg"):
+        yield
 
 
 def needs(*tools: str, root: bool = True) -> pytest.MarkDecorator:

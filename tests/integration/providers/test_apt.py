@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.providers.conftest import AptRepo, Site, dpkg_status, dpkg_version, hold, needs
+from tests.integration.providers.conftest import HOST_DPKG, AptRepo, Site, dpkg_status, dpkg_version, hold, needs
 
-pytestmark = needs("apt-get", "dpkg-deb", "dpkg-scanpackages")
+pytestmark = [needs("apt-get", "dpkg-deb", "dpkg-scanpackages"), HOST_DPKG]
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.providers.conftest import AptRepo, Site, dpkg_status, dpkg_version, needs
+from tests.integration.providers.conftest import HOST_DPKG, AptRepo, Site, dpkg_status, dpkg_version, needs
 
-pytestmark = needs("apt-get", "dpkg-deb", "dpkg-scanpackages", "apt-ftparchive", "gpg")
+pytestmark = [needs("apt-get", "dpkg-deb", "dpkg-scanpackages", "apt-ftparchive", "gpg"), HOST_DPKG]
 
 
 class SignedRepo(AptRepo):
