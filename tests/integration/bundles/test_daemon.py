@@ -1,4 +1,5 @@
-"""`tend daemon` through the CLI: cadence, run windows (which bind `tend run` too), SIGHUP, SIGTERM, lazy imports."""
+"""`tend daemon` through the CLI: cadence, run windows (which bind `tend run` too), SIGHUP, SIGTERM (its lazy
+imports: test_watch.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ import subprocess
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from agent.settings import DAY_NAMES
 from tests.conftest import PROJECT
-from tests.integration.bundles.conftest import HIERA, Site, control_repo, start_daemon, stop_daemon, wait_for
+from tests.integration.bundles.conftest import Site, control_repo, start_daemon, stop_daemon, wait_for
 
 
 def test_the_daemon_runs_the_cycle_then_stops_cleanly_on_sigterm(site: Site) -> None:
@@ -138,30 +136,3 @@ def test_sigterm_mid_run_finishes_the_resource_in_hand_and_stops_the_daemon(site
     assert report["interrupted"] is True
     assert not after.exists()
     assert "next in" not in stderr  # no further run was planned
-
-
-LAZY = """
-import sys
-from agent.cli.main import main
-try:
-    code = main(sys.argv[1:])
-except SystemExit as exit:
-    code = exit.code
-print("schedule loaded" if "schedule" in sys.modules else "schedule not loaded", file=sys.stderr)
-sys.exit(code)
-"""
-
-
-@pytest.mark.parametrize("args", [["--version"], ["apply", "--noop"]], ids=["version", "empty-catalog"])
-def test_schedule_is_imported_only_by_the_daemon(args: list[str], tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / "data").mkdir(parents=True)
-    (repo / "hiera.yaml").write_text(HIERA)
-    (repo / "data/common.yaml").write_text("classes: []\n")
-    options = [] if args == ["--version"] else ["--repo", str(repo), "--state-dir", str(tmp_path / "s")]
-    options += ["--root", str(tmp_path / "root")] if args[0] == "apply" else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TEND_")}
-    env |= {"TEND_CONFIG": "/dev/null", "TEND_FACTS_FILE": "/nonexistent/f", "TEND_FACTS_DIR": "/nonexistent/d"}
-    done = subprocess.run([sys.executable, "-c", LAZY, *args, *options], cwd=PROJECT, env=env, capture_output=True)
-    assert done.returncode == 0, done.stderr
-    assert done.stderr.endswith(b"schedule not loaded\n"), done.stderr
