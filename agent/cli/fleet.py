@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from agent.cli import common
-from agent.cli.promote import add_evidence_options
+from agent.cli.promote import add_evidence_options, evidence_context
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,17 +21,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.pipeline import admin, fleetview
 
-    settings = common.settings_of(args)
-    repo = common.repo_of(args, settings)
-    keyring = admin.admin_keyring(args.gnupghome)
-    now = admin.utc_now()
-    try:
+    with evidence_context(args) as (repo, settings, keyring, now):
         rows, warnings = admin.fleet_view(
             repo, settings, evidence=args.evidence, extra_trusted=args.trusted_signer, keyring=keyring,
             branch=args.branch, now=now,
         )  # fmt: skip
-    finally:
-        keyring.release()
     for warning in warnings:
         print(f"tend: warning: {warning}", file=sys.stderr)
     if args.format == "json":

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agent.cli import common
+
+if TYPE_CHECKING:
+    from agent.secrets.gpg import GnuPG
+    from agent.settings import AgentSettings
 
 
 def add_evidence_options(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +33,21 @@ def add_evidence_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--branch", help="the branch first stages follow (default agent.yaml's, else main)")
 
 
+@contextlib.contextmanager
+def evidence_context(args: argparse.Namespace) -> Iterator[tuple[Path, AgentSettings, GnuPG, datetime]]:
+    """What judging fleet evidence needs, from the options above: the repository, the agent settings, the
+    admin's keyring (released afterwards) and the moment it is judged at."""
+    from agent.pipeline import admin
+
+    settings = common.settings_of(args)
+    repo = common.repo_of(args, settings)
+    keyring = admin.admin_keyring(args.gnupghome)
+    try:
+        yield repo, settings, keyring, admin.utc_now()
+    finally:
+        keyring.release()
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("promote", help="release a commit to a stage (a signed tag tend/STAGE/N)")
     parser.add_argument("stage", metavar="STAGE")
@@ -41,11 +64,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from agent.pipeline import admin, promote
 
-    settings = common.settings_of(args)
-    repo = common.repo_of(args, settings)
-    keyring = admin.admin_keyring(args.gnupghome)
-    now = admin.utc_now()
-    try:
+    with evidence_context(args) as (repo, settings, keyring, now):
         examined = admin.examine_promotion(
             repo, settings, args.stage, commit=args.commit, evidence=args.evidence,
             extra_trusted=args.trusted_signer, keyring=keyring, branch=args.branch, now=now,
@@ -61,8 +80,6 @@ def run(args: argparse.Namespace) -> int:
             return 1
         key = promote.signing_key(keyring, examined.pinned, args.key)
         promote.write_tag(examined.git_dir, decision, decision.message(examined.source, now), keyring, key)
-    finally:
-        keyring.release()
     print(f"released {decision.commit[:12]} to {args.stage}: tag {decision.tag}, signed by {key[0]}")
     if args.push:
         promote.push_tag(examined.git_dir, args.remote, decision.tag)
