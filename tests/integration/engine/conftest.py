@@ -109,6 +109,16 @@ class Site:
         return json.loads((self.state / "reports" / "last_run.json").read_text())
 
 
+def apply_twice(site: Site) -> Run:
+    """Apply (changes), then apply again: nothing left to change; the first run."""
+    first = site.apply()
+    assert first.returncode == 2, first.stdout + first.stderr
+    again = site.apply()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert set(again.statuses.values()) == {"unchanged"}, again.statuses
+    return first
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Site:
     """A repo with hiera.yaml and an inventory, a root with its own /etc/passwd and /etc/group."""

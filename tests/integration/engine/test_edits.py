@@ -9,21 +9,11 @@ import stat
 
 import pytest
 
-from tests.integration.engine.conftest import Run, Site
+from tests.integration.engine.conftest import Site, apply_twice
 
 
 def manifest(site: Site, body: str) -> None:
     site.write({"data/common.yaml": "classes: [edits]\n", "manifests/edits.yaml": "resources:\n" + body})
-
-
-def twice(site: Site) -> Run:
-    """Apply (changes), then apply again: nothing left to change."""
-    first = site.apply()
-    assert first.returncode == 2, first.stdout + first.stderr
-    again = site.apply()
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert set(again.statuses.values()) == {"unchanged"}, again.statuses
-    return first
 
 
 def put(site: Site, managed: str, data: bytes, mode: int = 0o644) -> None:
@@ -53,7 +43,7 @@ def test_line_replaces_the_match_appends_otherwise_and_keeps_the_old_file(site: 
         "  - line: UMASK 027\n    path: /etc/login.defs\n    match: ^UMASK\n"
         "  - line: ENCRYPT_METHOD SHA512\n    path: /etc/login.defs\n",
     )
-    first = twice(site)
+    first = apply_twice(site)
     assert read(site, "/etc/login.defs") == b"PASS_MAX_DAYS 99999\nUMASK 027\nENCRYPT_METHOD SHA512\n"
     assert first.result("line:UMASK 027")["changes"] == [{"property": "text", "from": "UMASK 022", "to": "UMASK 027"}]
     assert first.result("line:ENCRYPT_METHOD SHA512")["changes"] == [
@@ -80,7 +70,7 @@ def test_a_regex_matching_several_lines(site: Site, multiple: bool, expected: by
     put(site, "/etc/app.conf", b"opt=1\nkeep\nopt=2\nopt=3\n")
     flag = str(multiple).lower()
     manifest(site, f"  - line: opt=new\n    path: /etc/app.conf\n    match: ^opt=\n    multiple: {flag}\n")
-    twice(site)
+    apply_twice(site)
     assert read(site, "/etc/app.conf") == expected
 
 
@@ -92,7 +82,7 @@ def test_after_before_and_create(site: Site) -> None:
         "  - line: 'ntpd: ALL'\n    path: /etc/hosts.allow\n    insert_before: ^# footer\n"
         "  - line: 'new: file'\n    path: /etc/new.conf\n    create: true\n    mode: '0640'\n",
     )
-    twice(site)
+    apply_twice(site)
     assert read(site, "/etc/hosts.allow") == b"# header\nsshd: 10.0.0.0/8\nALL: LOCAL\nntpd: ALL\n# footer\n"
     assert read(site, "/etc/new.conf") == b"new: file\n"
     assert stat.S_IMODE(os.stat(site.path("/etc/new.conf")).st_mode) == 0o640
@@ -106,7 +96,7 @@ def test_absent_removes_every_line_equal_or_matching(site: Site) -> None:
         "  - line: no-debug\n    path: /etc/a.conf\n    match: ^debug=\n    ensure: absent\n"
         "  - line: gone\n    path: /etc/missing.conf\n    ensure: absent\n",
     )
-    first = twice(site)
+    first = apply_twice(site)
     assert read(site, "/etc/a.conf") == b"y\n"
     assert first.status("line:gone") == "unchanged"
 
@@ -122,7 +112,7 @@ def test_crlf_and_no_trailing_newline_are_kept(site: Site) -> None:
         "  - ini: bare-setting\n    path: /etc/win.ini\n    section: s\n    setting: k\n    value: v\n"
         "  - block: bare-block\n    path: /etc/bare\n    content: inside\n",
     )
-    twice(site)
+    apply_twice(site)
     assert read(site, "/etc/win.ini") == b"a=1\r\nb=3\r\nc=4\r\n\r\n[s]\r\nk = v\r\n"
     assert read(site, "/etc/bare") == b"first\nlast\nadded\n# BEGIN tend: bare-block\ninside\n# END tend: bare-block"
 
@@ -155,7 +145,7 @@ def test_plan_chains_the_edits_of_one_path_in_declaration_order(site: Site) -> N
     assert "     PermitRootLogin no\n    +# BEGIN tend: ciphers\n" in text
     assert "     # END tend: ciphers\n    +PasswordAuthentication no\n" in text
     assert read(site, "/etc/sshd_config") == b"Port 22\nPermitRootLogin yes\n"
-    twice(site)
+    apply_twice(site)
     assert read(site, "/etc/sshd_config") == (
         b"Port 22\nPermitRootLogin no\n# BEGIN tend: ciphers\nCiphers aes256-gcm@openssh.com\n"
         b"# END tend: ciphers\nPasswordAuthentication no\n"
@@ -182,7 +172,7 @@ def test_an_edit_requires_its_file_and_directory_when_declared(site: Site) -> No
         "  - file: /etc/app/app.conf\n    mode: '0600'\n"
         "  - file: /etc/app\n    ensure: directory\n",
     )
-    run = twice(site)
+    run = apply_twice(site)
     ids = [r["id"] for r in run.report["resources"]]
     assert ids == ["file:/etc/app", "file:/etc/app/app.conf", "line:key=1"]
     assert read(site, "/etc/app/app.conf") == b"key=1\n"
@@ -204,16 +194,16 @@ def test_block_is_updated_in_place_never_duplicated_then_removed(site: Site) -> 
     put(site, "/etc/profile", b"top\nbottom\n")
     body = "content: 'export A=1\n\n      export B=2'"
     manifest(site, f"  - block: proxy\n    path: /etc/profile\n    insert_after: ^top\n    {body}\n")
-    twice(site)
+    apply_twice(site)
     block = b"# BEGIN tend: proxy\nexport A=1\nexport B=2\n# END tend: proxy\n"
     assert read(site, "/etc/profile") == b"top\n" + block + b"bottom\n"
     manifest(site, "  - block: proxy\n    path: /etc/profile\n    marker: '## {mark} proxy'\n    content: x\n")
     put(site, "/etc/profile", b"top\n## BEGIN proxy\nold\n## END proxy\nbottom\n")
-    first = twice(site)
+    first = apply_twice(site)
     assert read(site, "/etc/profile") == b"top\n## BEGIN proxy\nx\n## END proxy\nbottom\n"
     assert first.result("block:proxy")["changes"] == [{"property": "content", "from": "old\n", "to": "x\n"}]
     manifest(site, "  - block: proxy\n    path: /etc/profile\n    marker: '## {mark} proxy'\n    ensure: absent\n")
-    twice(site)
+    apply_twice(site)
     assert read(site, "/etc/profile") == b"top\nbottom\n"
 
 
@@ -245,7 +235,7 @@ def test_ini_sets_adds_and_removes_leaving_the_rest(site: Site) -> None:
         "  - ini: tz\n    path: /etc/php.ini\n    section: Date\n    setting: date.timezone\n    ensure: absent\n"
         "  - ini: new\n    path: /etc/php.ini\n    section: Session\n    setting: name\n    value: SID\n",
     )
-    first = twice(site)
+    first = apply_twice(site)
     assert read(site, "/etc/systemd/journald.conf") == JOURNALD.replace(
         b"Compress=yes\n# trailing comment\n", b"Compress=false\n# trailing comment\nStorage=persistent\n"
     )

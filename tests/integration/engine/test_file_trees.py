@@ -8,20 +8,11 @@ import os
 import stat
 from pathlib import Path
 
-from tests.integration.engine.conftest import Run, Site
+from tests.integration.engine.conftest import Site, apply_twice
 
 
 def manifest(site: Site, body: str) -> None:
     site.write({"data/common.yaml": "classes: [tree]\n", "manifests/tree.yaml": "resources:\n" + body})
-
-
-def twice(site: Site) -> Run:
-    first = site.apply()
-    assert first.returncode == 2, first.stdout + first.stderr
-    again = site.apply()
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert set(again.statuses.values()) == {"unchanged"}, again.statuses
-    return first
 
 
 def mode_of(path: Path) -> int:
@@ -54,7 +45,7 @@ def test_a_directory_source_becomes_one_file_per_entry(site: Site) -> None:
     )  # fmt: skip
     text = site.plan(json_report=False).stdout
     assert "+++ /etc/app/a.conf (desired)" in text and "+a\n" in text
-    twice(site)
+    apply_twice(site)
     assert site.path("/etc/app/a.conf").read_text() == "a\n"
     assert site.path("/etc/app/sub/b.conf").read_text() == "mine"
     assert os.readlink(site.path("/etc/app/current")) == "a.conf"
@@ -88,7 +79,7 @@ def test_purge_removes_strays_nested_and_links_without_following_them(site: Site
     human = site.plan(json_report=False).stdout
     assert "would-purge    file:/etc/app/old.conf\n" in human
     assert (conf / "old.conf").exists()
-    first = twice(site)
+    first = apply_twice(site)
     assert {rid: s for rid, s in first.statuses.items() if rid in strays} == dict.fromkeys(strays, "removed")
     assert sorted(p.name for p in conf.iterdir()) == ["a.conf", "current", "login.defs", "run.sh", "sub"]
     assert sorted(p.name for p in (conf / "sub").iterdir()) == ["b.conf", "keep.dpkg-old"]
@@ -134,7 +125,7 @@ def test_force_removes_a_non_empty_directory_and_replaces_one(site: Site) -> Non
         "  - file: /srv/was-dir\n    content: now a file\n    force: true\n"
         "  - file: /srv/was-dir-link\n    target: /srv\n    force: true\n",
     )
-    twice(site)
+    apply_twice(site)
     assert not site.path("/srv/gone").exists()
     assert site.path("/srv/was-dir").read_text() == "now a file"
     assert os.readlink(site.path("/srv/was-dir-link")) == "/srv"
@@ -145,7 +136,7 @@ def test_force_removes_a_non_empty_directory_and_replaces_one(site: Site) -> Non
 def test_an_empty_directory_goes_absent_without_force(site: Site) -> None:
     site.path("/srv/empty").mkdir(parents=True)
     manifest(site, "  - file: /srv/empty\n    ensure: absent\n")
-    twice(site)
+    apply_twice(site)
     assert not site.path("/srv/empty").exists()
 
 
@@ -158,7 +149,7 @@ def test_replace_false_creates_but_never_rewrites(site: Site) -> None:
         "  - file: /etc/kept.conf\n    content: seed\n    replace: false\n    mode: '0644'\n"
         "  - file: /etc/new.conf\n    content: seed\n    replace: false\n",
     )
-    first = twice(site)
+    first = apply_twice(site)
     assert site.path("/etc/kept.conf").read_text() == "edited by hand\n"
     assert first.result("file:/etc/kept.conf")["changes"] == [{"property": "mode", "from": "0666", "to": "0644"}]
     assert site.path("/etc/new.conf").read_text() == "seed"
