@@ -8,6 +8,7 @@ import os
 import pwd
 import stat
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +82,7 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | None) -> dict[str, Any]:
+def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | None) -> Mapping[str, Any]:
     """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
     from agent.facts import parse_fact_overrides
     from agent.run.request import gather_run_facts

@@ -20,5 +20,5 @@ def run(args: argparse.Namespace) -> int:
     settings = common.settings_of(args)
     repo = common.repo_of(args, settings) if args.host else None
     facts = common.facts_of(args, settings, repo)
-    (common.print_json if args.json else common.print_yaml)(facts)
+    (common.print_json if args.json else common.print_yaml)(dict(facts))
     return 0

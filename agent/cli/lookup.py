@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _revealed(value: object, repo: Path, settings: AgentSettings, facts: dict[str, Any]) -> object:
+def _revealed(value: object, repo: Path, settings: AgentSettings, facts: Mapping[str, Any]) -> object:
     """Decrypt with the caller's key: GNUPGHOME (an admin), else the agent keyring (a host); fail closed."""
     import os
 

@@ -11,25 +11,37 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-# The modules under agent/cli/ that register a command, imported when the parser is built (`tend --version`
-# needs none of them).
-COMMANDS = (
-    "apply", "pull", "check", "lookup", "facts", "keys", "secrets", "audit", "report", "promote", "fleet", "diff",
-)  # fmt: skip
+# The modules under agent/cli/ that register a command, in the order help lists them, each with the command
+# words it registers: a command line names one, and only its module is imported (`tend --version` needs none).
+COMMANDS = {
+    "apply": ("apply", "plan"), "pull": ("pull", "run", "daemon", "rollback"), "check": ("check",),
+    "lookup": ("lookup",), "facts": ("facts",), "keys": ("keys",), "secrets": ("secrets",), "audit": ("audit",),
+    "report": ("report", "drift"), "promote": ("promote",), "fleet": ("fleet",), "diff": ("diff",),
+}  # fmt: skip
 VERSION = f"tend {__version__}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of `command` alone when it is one (the others' modules unimported)."""
     import argparse
-    import importlib
 
     parser = argparse.ArgumentParser(prog="tend", description="A masterless configuration-management agent.")
     parser.add_argument("--version", action="version", version=VERSION)
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"agent.cli.{name}").register(commands)
+    modules = [name for name, words in COMMANDS.items() if command in words] or list(COMMANDS)
+    for name in modules:
+        # __import__ as an import statement does, so that Python's import log (-X importtime) shows it
+        __import__(f"agent.cli.{name}", fromlist=["register"]).register(commands)
     return parser
+
+
+def command_word(argv: Sequence[str]) -> str | None:
+    """The command an argv names, when nothing before it but --debug (a --help there lists every command)."""
+    for arg in argv:
+        if arg != "--debug":
+            return None if arg.startswith("-") else arg
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,8 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from agent.cli.lookup import take_knockout
 
-    parser = build_parser()
     arguments, knockout = take_knockout(given)
+    parser = build_parser(command_word(arguments))
     args = parser.parse_args(arguments)
     if knockout is not None:
         args.knock_out_prefix = knockout

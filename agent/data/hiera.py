@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.data.config import HieraConfig, Level, load_hiera_config
 from agent.data.dotted_keys import MISSING, dig, split_key
-from agent.data.explain import LevelTrace, LookupTrace, PathTrace
 from agent.data.interpolate import Interpolator, needs_interpolation
 from agent.data.jsonfile import read_json_data
 from agent.data.locations import DataLocation, resolve_inside, resolve_levels
@@ -19,8 +18,12 @@ from agent.data.options import LOOKUP_OPTIONS, KeyOptions, OptionsTable, collect
 from agent.data.sensitive import SensitiveValue
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import DataError, NotFound, TendError
+from agent.facts.lazy import replaced
 from agent.facts.node import node_variables
 from agent.location import Location
+
+if TYPE_CHECKING:
+    from agent.data.explain import LevelTrace, LookupTrace
 
 # One layer's candidate data files, in priority order, each parsed (None: no such file).
 Layer = list[tuple[DataLocation, DataFile | None]]
@@ -99,12 +102,20 @@ class Hiera:
         return LookupContext(self, facts)
 
 
-def scope_of(facts: Mapping[str, Any]) -> dict[str, Any]:
+def scope_of(facts: Mapping[str, Any]) -> Mapping[str, Any]:
     """Top-scope variables: every fact by name, `facts` (with `clientcert`), and Puppet's node variables
-    (`clientcert`, `trusted`, `environment`)."""
+    (`clientcert`, `trusted`, `environment`). Lazy facts stay lazy (agent/facts/lazy.py): no fact is read here
+    that the node variables do not need."""
     node = node_variables(facts)
-    with_cert = {**facts, "clientcert": node["clientcert"]}
-    return {**with_cert, "facts": with_cert, **node}
+    with_cert = replaced(facts, {"clientcert": node["clientcert"]})
+    return replaced(with_cert, {"facts": with_cert, **node})
+
+
+def _trace(key: str, options: MergeOptions, origin: str) -> LookupTrace:
+    """A lookup's explanation to fill in (`--explain`): agent/data/explain.py is imported for these only."""
+    from agent.data.explain import LookupTrace
+
+    return LookupTrace(key, options.to_json(), origin)
 
 
 def _foreign_keys(module: str, layer: Layer) -> list[str]:
@@ -206,7 +217,7 @@ class LookupContext:
         options, origin = (
             (MergeOptions.parse(merge), "explicit") if merge is not None else (configured.merge, configured.origin)
         )
-        record = LookupTrace(key, options.to_json(), origin) if trace else None
+        record = _trace(key, options, origin) if trace else None
         if record is not None:
             if self._traces:
                 self._traces[-1].sub_lookups.append(record)
@@ -247,10 +258,14 @@ class LookupContext:
             if record is not None and (
                 level_trace is None or (level_trace.name, level_trace.module) != (location.level, layer)
             ):
+                from agent.data.explain import LevelTrace
+
                 level_trace = LevelTrace(location.level, module=layer)
                 record.levels.append(level_trace)
             if datafile is None or root not in datafile.data:
                 if level_trace is not None:
+                    from agent.data.explain import PathTrace
+
                     status = "path not found" if datafile is None else "not found"
                     level_trace.paths.append(PathTrace(location.original, location.path, status))
                 continue
@@ -259,6 +274,8 @@ class LookupContext:
             found.append(value)
             sources.append(Source(location.level, datafile.path, line, root))
             if level_trace is not None:
+                from agent.data.explain import PathTrace
+
                 shown = SensitiveValue(value, datafile.path, root) if sensitive else value
                 level_trace.paths.append(PathTrace(location.original, location.path, "found", shown, line))
             if options.strategy is Strategy.FIRST:

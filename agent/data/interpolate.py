@@ -149,6 +149,8 @@ class Interpolator:
             value = dig(self.scope[root], segments[1:], name)
         except DataError as error:
             raise InterpolationError(error.message) from None
+        if isinstance(value, Mapping) and not isinstance(value, dict):
+            return dict(value)  # lazy facts (agent/facts/lazy.py), whole: data holds dicts
         return None if value is MISSING else value
 
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import ConfigError
+from agent.facts.lazy import without
 from agent.facts.node import NODE_KEYS
-from agent.facts.overlay import overlay
+from agent.facts.overlay import layered, overlay
 
 
 def gather_facts(
@@ -18,21 +19,22 @@ def gather_facts(
     inventory: Mapping[str, Any] | None = None,
     host: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-) -> dict:
+) -> Mapping[str, Any]:
     """Return the facts of a run, each layer deep-merged over the one before; no input is changed.
 
     The layers, lowest first: `system` facts, `local` facts, the agent config's
     `facts`, `inventory` (the facts the inventory gives `host`, see inventory_facts),
     then `overrides` (from --fact). With `host`, `hostname` is the host and `fqdn`
-    is the host unless the inventory gives one, with `domain` following the fqdn.
+    is the host unless the inventory gives one, with `domain` following the fqdn. Over lazy `system` facts
+    (agent/facts/lazy.py) the facts are lazy: a value is read and merged when first asked for.
     """
-    facts = overlay(system, local)
-    facts = overlay(facts, config_facts(config))
+    facts = layered(system, local)
+    facts = layered(facts, config_facts(config))
     if host is not None:  # node variables come from the inventory alone (certname, trusted_extensions)
-        facts = overlay({k: v for k, v in facts.items() if k not in NODE_KEYS}, host_layer(host, inventory or {}))
+        facts = layered(without(facts, NODE_KEYS), host_layer(host, inventory or {}))
     elif inventory:
-        facts = overlay(facts, inventory)
-    return overlay(facts, overrides or {})
+        facts = layered(facts, inventory)
+    return layered(facts, overrides or {})
 
 
 def config_facts(config: Mapping[str, Any]) -> Mapping[str, Any]:

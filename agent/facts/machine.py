@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from agent.system import commands
 
@@ -18,15 +21,22 @@ _SKIPPED_DISKS = ("loop", "ram", "zram", "dm-", "md", "sr")
 
 
 def machine_facts(proc: Path = Path("/proc"), sys_block: Path = Path("/sys/block"), etc: Path = Path("/etc")) -> dict:
-    virtual = detect_virtual(proc)
+    return {name: read() for name, read in machine_readers(proc, sys_block, etc).items()}
+
+
+def machine_readers(
+    proc: Path = Path("/proc"), sys_block: Path = Path("/sys/block"), etc: Path = Path("/etc")
+) -> dict[str, Callable[[], Any]]:
+    """What reads each machine fact when called; `virtual` and what follows from it ask systemd-detect-virt once."""
+    virtual = functools.cache(lambda: detect_virtual(proc))
     return {
         "virtual": virtual,
-        "is_virtual": virtual != "physical",
-        "container": virtual in CONTAINERS,
-        "mountpoints": mountpoints(),
-        "disks": disks(sys_block),
-        "timezone": timezone(etc),
-        "systemd": SYSTEMD_RUN.is_dir(),
+        "is_virtual": lambda: virtual() != "physical",
+        "container": lambda: virtual() in CONTAINERS,
+        "mountpoints": mountpoints,
+        "disks": lambda: disks(sys_block),
+        "timezone": lambda: timezone(etc),
+        "systemd": SYSTEMD_RUN.is_dir,
     }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Mapping, Sequence
 
 # An address as the reader hands it over: its kind ("ip", "ip6" or "mac") and its text.
@@ -48,6 +47,8 @@ def _main_ip(addresses: Mapping[str, Sequence[Address]], up: set[str]) -> str | 
 
 def read_networking() -> dict:
     """Read the host's interfaces through psutil and return the `networking` facts."""
+    import socket
+
     import psutil  # lazily: importing it costs start-up time that `tend --version` must not pay
 
     kinds = {socket.AF_INET: "ip", socket.AF_INET6: "ip6", psutil.AF_LINK: "mac"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agent.facts.lazy import replaced
+
 # The inventory keys that give a host its node variables rather than facts of the machine.
 CERTNAME = "certname"
 EXTENSIONS = "trusted_extensions"
@@ -39,7 +41,9 @@ def node_variables(facts: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def pin_to_inventory(facts: Mapping[str, Any], entry: Mapping[str, Any], host: str) -> tuple[dict[str, Any], list[str]]:
+def pin_to_inventory(
+    facts: Mapping[str, Any], entry: Mapping[str, Any], host: str
+) -> tuple[Mapping[str, Any], list[str]]:
     """A host's own facts with its node variables taken from its inventory `entry` (what `--host`
     compiles, and so what its secrets' readers were derived from), and a warning for each that differs."""
     wanted = {CERTNAME: certname_of({**entry, "hostname": host}), EXTENSIONS: dict(entry.get(EXTENSIONS) or {})}
@@ -50,4 +54,4 @@ def pin_to_inventory(facts: Mapping[str, Any], entry: Mapping[str, Any], host: s
         for name in NODE_KEYS
         if own[name] != wanted[name]
     ]
-    return {**facts, **wanted}, warnings
+    return replaced(facts, wanted), warnings

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import platform
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 import agent
 from agent.errors import FactsError
-from agent.facts.machine import machine_facts
+from agent.facts.lazy import LazyFacts, known
+from agent.facts.machine import machine_readers
 from agent.facts.networking import read_networking
 from agent.facts.os_release import os_facts, parse_os_release
 from agent.location import Location
@@ -35,22 +35,40 @@ def system_facts(
     os_release: Path = OS_RELEASE,
     debian_version: Path = DEBIAN_VERSION,
     resolv_conf: Path = RESOLV_CONF,
-) -> dict:
-    """Read the machine's facts; every key is always present, None when the host does not tell."""
+) -> LazyFacts:
+    """The machine's facts; every key is always present, None when the host does not tell.
+
+    What a file or uname tells is read at once (a damaged os-release fails here); what psutil, the resolver
+    and systemd-detect-virt tell, when first read (agent/facts/lazy.py).
+    """
     uname = os.uname()
-    return {
-        **identity_facts(socket.gethostname(), _canonical_name, _read_text(resolv_conf)),
-        "os": os_facts(parse_os_release(_read_text(os_release)), _read_text(debian_version) or None),
-        "kernel": uname.sysname,
-        "kernelrelease": uname.release,
-        "architecture": debian_architecture(uname.machine),
-        "processors": {"count": _processor_count()},
-        "memory": {"total_mb": _memory_total_mb()},
-        "networking": read_networking(),
-        "python": {"version": platform.python_version()},
-        "tend": {"version": agent.__version__},
-        **machine_facts(),
-    }
+    resolver = _read_text(resolv_conf)
+    identity = functools.cache(lambda: identity_facts(_hostname(), _canonical_name, resolver))
+    os_now = os_facts(parse_os_release(_read_text(os_release)), _read_text(debian_version) or None)
+    return LazyFacts(
+        {
+            **{name: _part(identity, name) for name in ("hostname", "fqdn", "domain")},
+            **known(
+                {
+                    "os": os_now,
+                    "kernel": uname.sysname,
+                    "kernelrelease": uname.release,
+                    "architecture": debian_architecture(uname.machine),
+                }
+            ),
+            "processors": lambda: {"count": _processor_count()},
+            "memory": lambda: {"total_mb": _memory_total_mb()},
+            "networking": read_networking,
+            "python": lambda: {"version": _python_version()},
+            **known({"tend": {"version": agent.__version__}}),
+            **machine_readers(),
+        }
+    )
+
+
+def _part(group: Callable[[], dict], name: str) -> Callable[[], object]:
+    """What reads fact `name` from a group of facts worked out together (once)."""
+    return lambda: group()[name]
 
 
 def debian_architecture(machine: str) -> str:
@@ -91,7 +109,21 @@ def resolv_conf_domain(text: str) -> str | None:
     return domain or None
 
 
+def _hostname() -> str:
+    import socket  # lazily, as psutil (read_networking): a run that reads no identity fact needs no socket
+
+    return socket.gethostname()
+
+
+def _python_version() -> str:
+    import platform  # lazily, as socket
+
+    return platform.python_version()
+
+
 def _canonical_name(short: str) -> str | None:
+    import socket  # lazily, as in _hostname
+
     try:
         infos = socket.getaddrinfo(short, None, flags=socket.AI_CANONNAME)
     except OSError:  # an unresolvable host name is common and not an error

@@ -4,7 +4,8 @@ A provider class has a `name`, an `unsuitable(system, values)` class method that
 serve a resource here (None when it can), and is built as `cls(system, options, note)`. One instance
 of each provider class lives for the whole run, so what it reads in bulk (the dpkg database) is read
 once and shared by every resource of its type. What each family must offer is the Protocol of the
-type that uses it (agent/resources: PackageProvider, ServiceProvider, UserProvider, …).
+type that uses it (agent/resources: PackageProvider, ServiceProvider, UserProvider, …). A provider's module is
+imported when a resource of its type first needs a provider, so a run loads only the providers it uses.
 """
 
 from __future__ import annotations
@@ -13,13 +14,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from agent.errors import HostError
-from agent.providers.apt import Apt
-from agent.providers.base_service import BaseService
-from agent.providers.edit_buffer import EditBuffer
+from agent.lazy import LazyMapping, load
 from agent.providers.options import Note, ProviderOptions
-from agent.providers.sysctld import SysctlD
-from agent.providers.systemd import Systemd
-from agent.providers.useradd import Groupadd, Useradd
 from agent.system import Host
 
 
@@ -32,23 +28,28 @@ class ProviderClass(Protocol):
     def __call__(self, system: Host, options: ProviderOptions, note: Note) -> Any: ...
 
 
-# For each type, its providers in order of preference: the first suitable one is chosen.
-CANDIDATES: dict[str, tuple[ProviderClass, ...]] = {
-    "package": (Apt,),
-    "apt_source": (Apt,),
-    "service": (Systemd, BaseService),
-    "user": (Useradd,),
-    "group": (Groupadd,),
-    "sysctl": (SysctlD,),
+# For each type, its providers in order of preference (the first suitable one is chosen): each one's name and
+# where its class is.
+_PROVIDERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "package": (("apt", "agent.providers.apt:Apt"),),
+    "apt_source": (("apt", "agent.providers.apt:Apt"),),
+    "service": (("systemd", "agent.providers.systemd:Systemd"), ("base", "agent.providers.base_service:BaseService")),
+    "user": (("useradd", "agent.providers.useradd:Useradd"),),
+    "group": (("groupadd", "agent.providers.useradd:Groupadd"),),
+    "sysctl": (("sysctld", "agent.providers.sysctld:SysctlD"),),
     # One buffer for every partial edit: edits of one path chain through it, whatever their type.
-    "line": (EditBuffer,),
-    "block": (EditBuffer,),
-    "ini": (EditBuffer,),
+    "line": (("buffer", "agent.providers.edit_buffer:EditBuffer"),),
+    "block": (("buffer", "agent.providers.edit_buffer:EditBuffer"),),
+    "ini": (("buffer", "agent.providers.edit_buffer:EditBuffer"),),
 }
+CANDIDATES: Mapping[str, tuple[ProviderClass, ...]] = LazyMapping(
+    _PROVIDERS, lambda entries: tuple(load(path) for _, path in entries)
+)
 
 
 def provider_names(type_name: str) -> tuple[str, ...]:
-    return tuple(cls.name for cls in CANDIDATES[type_name])
+    """The names of `type_name`'s providers, in order of preference, none of them imported."""
+    return tuple(name for name, _ in _PROVIDERS[type_name])
 
 
 def choose(

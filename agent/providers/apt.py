@@ -14,13 +14,12 @@ update, and the files in its lists carry the repository's dates, not apt's.
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from agent.errors import ConfigError, HostError
+from agent.errors import HostError
 from agent.providers import apt_sources
 from agent.providers.apt_output import (
     NO_POLICY,
@@ -33,7 +32,7 @@ from agent.providers.apt_output import (
 )
 from agent.providers.apt_sources import SourceFiles
 from agent.providers.debconf import Answer, preseed
-from agent.providers.options import Note, ProviderOptions
+from agent.providers.options import Note, ProviderOptions, configured_options
 from agent.providers.packages import PackageState
 from agent.system import CommandResult, Host, files
 from agent.system.commands import DEFAULT_ENV
@@ -51,26 +50,6 @@ CONFFILE_OPTIONS = ("-o", "Dpkg::Options::=--force-confold", "-o", "Dpkg::Option
 ROOT_FOLDERS = ("/var/lib/dpkg/updates", "/var/lib/dpkg/info", "/var/log/apt", "/etc/apt/preferences.d",
                 "/etc/apt/apt.conf.d", "/var/lib/apt/lists/partial", "/var/cache/apt/archives/partial")  # fmt: skip
 STAMP_FILE = "apt-lists.json"
-
-
-def configured_options(
-    settings: Mapping[str, Any], environ: Mapping[str, str], where: str = "agent.yaml"
-) -> tuple[str, ...]:
-    """Extra apt arguments: agent.yaml's `apt: {options: [...]}`, then TEND_APT_OPTIONS (split as a shell would).
-
-    Later options win in apt, so the environment overrides the file.
-    """
-    unknown = sorted(set(settings) - {"options", "lists_max_age"})
-    if unknown:
-        raise ConfigError(f"apt: unknown key '{unknown[0]}' (known: lists_max_age, options)", subject=where)
-    options = settings.get("options") or []
-    if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
-        raise ConfigError("apt: options must be a list of strings (apt-get arguments, like -o Dir::Cache=…)")
-    try:
-        extra = shlex.split(environ.get("TEND_APT_OPTIONS", ""))
-    except ValueError as error:
-        raise ConfigError(f"TEND_APT_OPTIONS: {error}") from None
-    return (*options, *extra)
 
 
 class Apt:

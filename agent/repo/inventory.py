@@ -31,7 +31,7 @@ class Inventory:
 
     def host_facts(self, host: str, machine: Mapping[str, Any]) -> dict[str, Any]:
         """The facts `host` compiles with on an admin's machine: its inventory facts over this machine's."""
-        return gather_facts(system=machine, local={}, config={}, inventory=self.facts_of(host), host=host)
+        return dict(gather_facts(system=machine, local={}, config={}, inventory=self.facts_of(host), host=host))
 
 
 def load_inventory(root: Path) -> Inventory:

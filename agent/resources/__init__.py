@@ -1,24 +1,29 @@
-"""Resource types, one module each; `TYPES` maps a manifest's type name to its class."""
+"""Resource types, one module each; `TYPES` maps a manifest's type name to its class, each module imported when
+its type is first used (an empty catalog loads none)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from agent.resources.apt_source import AptSource
+from agent.lazy import LazyMapping, load
 from agent.resources.base import Resource
-from agent.resources.block import Block
-from agent.resources.exec import Exec
-from agent.resources.file import File
-from agent.resources.group import Group
-from agent.resources.ini import Ini
-from agent.resources.line import Line
-from agent.resources.package import Package
-from agent.resources.service import Service
-from agent.resources.sysctl import Sysctl
-from agent.resources.user import User
 
-TYPES: dict[str, type[Resource[Any]]] = {
-    cls.type_name: cls for cls in (File, Exec, Package, AptSource, Service, User, Group, Sysctl, Line, Block, Ini)
-}
+TYPES: Mapping[str, type[Resource[Any]]] = LazyMapping(
+    {
+        "file": "agent.resources.file:File",
+        "exec": "agent.resources.exec:Exec",
+        "package": "agent.resources.package:Package",
+        "apt_source": "agent.resources.apt_source:AptSource",
+        "service": "agent.resources.service:Service",
+        "user": "agent.resources.user:User",
+        "group": "agent.resources.group:Group",
+        "sysctl": "agent.resources.sysctl:Sysctl",
+        "line": "agent.resources.line:Line",
+        "block": "agent.resources.block:Block",
+        "ini": "agent.resources.ini:Ini",
+    },
+    load,
+)
 
 __all__ = ["TYPES", "Resource"]

@@ -15,8 +15,8 @@ from agent.catalog.graph import Catalog
 from agent.catalog.prefetch import compile_prefetching
 from agent.errors import ConfigError, DataError, ManifestError, NotFound, SecretError, SecretNotForHost, TendError
 from agent.pipeline.model import Pipeline, load_pipeline
-from agent.providers import ProviderOptions, Providers
-from agent.providers.apt import configured_options
+from agent.providers import Providers
+from agent.providers.options import ProviderOptions, configured_options
 from agent.repo.inventory import load_inventory
 from agent.reports.metrics import write_host_metrics
 from agent.reports.model import Report, ResourceResult, RunStatus, iso
@@ -27,7 +27,6 @@ from agent.run.redact import Redactor
 from agent.run.request import ConvergeRequest
 from agent.run.stop import Interrupted, StopFlag
 from agent.runner.apply import Runner
-from agent.runner.checks import run_checks
 from agent.runner.dropped import Dropped
 from agent.runner.state import RunState
 from agent.secrets.auditlog import AuditLog, to_syslog
@@ -167,7 +166,7 @@ class _Converge:
         try:
             with self.interruptible():
                 catalog, _ = compile_prefetching(
-                    compiler, reader, dict(request.facts), request.host, jobs=self.settings.decrypt_jobs()
+                    compiler, reader, request.facts, request.host, jobs=self.settings.decrypt_jobs()
                 )
         except _COMMIT_FAULTS:
             self.commit_fault = True
@@ -213,6 +212,8 @@ class _Converge:
         whole = not request.noop and request.only is None
         every_run = self.pipeline is not None and not request.tags
         if whole and root.is_host and catalog.checks and (every_run or report.status is RunStatus.CHANGED):
+            from agent.runner.checks import run_checks  # a catalog without checks never loads the probes
+
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()

@@ -70,7 +70,7 @@ def gather_run_facts(
     host: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     warn: Callable[[str], None] = lambda text: None,
-) -> dict[str, Any]:
+) -> Mapping[str, Any]:
     """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`.
 
     `warn` takes what is wrong but not fatal (a facts executable tend will not run)."""

@@ -17,7 +17,7 @@ AGENT = Path(__file__).resolve().parents[2] / "agent"
 
 # Lowest first. Packages in one tuple share a layer; a package may be listed before it exists.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "location"),
+    ("errors", "location", "lazy"),
     ("formats",),
     ("system",),
     ("settings",),

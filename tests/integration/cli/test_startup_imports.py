@@ -1,5 +1,6 @@
 """Start-up imports only what the command needs (DESIGN §8.18): `tend --version` and an empty catalog's apply load
-none of gnupg, schedule and watchdog, and `--version` nothing of tend's beyond its entry point.
+none of gnupg, schedule and watchdog, and `--version` nothing of tend's beyond its entry point; a run loads only
+its own command, the resource types its catalog uses and their providers, and no fact it does not read.
 
 The modules are read from Python's own import log (PYTHONPROFILEIMPORTTIME, the `-X importtime` switch), in a
 real `python -m agent` process; nothing is timed.
@@ -13,6 +14,14 @@ from tests.conftest import run_tend
 from tests.helpers import write_tree
 
 LAZY = {"gnupg", "schedule", "watchdog"}
+# What an empty catalog does not use: the other resource types and their providers, the other commands, and the
+# facts nothing reads (psutil's, systemd-detect-virt's, the resolver's).
+UNUSED_BY_EMPTY = {
+    *(f"agent.resources.{name}" for name in ("package", "apt_source", "service", "user", "group", "sysctl", "exec")),
+    *(f"agent.providers.{name}" for name in ("apt", "apt_sources", "systemd", "base_service", "useradd", "sysctld")),
+    *(f"agent.cli.{name}" for name in ("pull", "check", "facts", "keys", "secrets", "audit", "promote", "fleet")),
+    "agent.data.explain", "agent.runner.checks", "psutil", "socket", "platform",
+}  # fmt: skip
 # What `--version` must not pay for: the command modules' dependencies, and argparse itself.
 NOT_FOR_VERSION = {"argparse", "yaml", "jinja2", "psutil", "json", "typing", "urllib.request", "subprocess"}
 EMPTY_REPO = {
@@ -21,6 +30,7 @@ EMPTY_REPO = {
     "data/common.yaml": "greeting: hello\n",
     "keys/inventory.yaml": "hosts:\n  quiet1: {role: none}\nadmins: []\n",
 }
+LINE_CLASS = "resources:\n  - line: b\n    path: /etc/app.conf\n"
 
 
 def imported(stderr: str) -> set[str]:
@@ -54,3 +64,18 @@ def test_an_empty_catalog_apply_loads_neither_gnupg_nor_schedule_nor_watchdog(tm
     assert not modules & LAZY
     # Neither the thread pool of parallel decryption nor urllib (URL sources) is paid for without a use.
     assert not modules & {"concurrent.futures", "urllib.request", "jinja2"}
+    assert not modules & UNUSED_BY_EMPTY
+
+
+def test_a_catalog_loads_the_types_it_uses_and_their_providers(tmp_path: Path):
+    repo, root = tmp_path / "repo", tmp_path / "root"
+    write_tree(repo, {**EMPTY_REPO, "data/common.yaml": "classes: [app]\n", "manifests/app.yaml": LINE_CLASS})
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/app.conf").write_text("a\n")
+    argv = ["apply", "--repo", str(repo), "--root", str(root), "--state-dir", str(tmp_path / "state")]
+    done = run_tend([*argv, "--host", "quiet1", "--detailed-exitcodes"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 2, done.stderr
+    assert (root / "etc/app.conf").read_text() == "a\nb\n"
+    modules = imported(done.stderr)
+    assert {"agent.resources.line", "agent.providers.edit_buffer"} <= modules
+    assert not modules & (UNUSED_BY_EMPTY - {"agent.cli.apply"})
