@@ -88,7 +88,7 @@ class Catalog:
         while ready:
             _, rid = heapq.heappop(ready)
             order.append(rid)
-            for nxt in successors[rid]:
+            for nxt in successors.get(rid, ()):
                 indegree[nxt] -= 1
                 if indegree[nxt] == 0:
                     heapq.heappush(ready, (position[nxt], nxt))

@@ -13,7 +13,7 @@ from agent.data.encrypted import ENC_PREFIX, EncryptedValue, looks_encrypted
 from agent.data.hiera import Hiera, LookupContext
 from agent.data.options import LOOKUP_OPTIONS
 from agent.errors import DataError
-from agent.formats import Duplicates, read_text, read_yaml
+from agent.formats import Duplicates, read_text, read_yaml_nodes
 
 # eyaml's reader takes a value that names no scheme (`ENC[MIIB...]`) for PKCS7, its default.
 _PKCS7 = "PKCS7"
@@ -107,9 +107,9 @@ def shadowed_duplicates(root: Path, hiera: Hiera, files: list[str]) -> list[Find
         datafile = hiera.store.get(path)
         if datafile is None or not datafile.duplicates:
             continue
-        document = read_yaml(read_text(root / path, path, error=DataError) or "", path, error=DataError,
-                             duplicates=Duplicates.LAST)  # fmt: skip
-        for key, nodes in _repeated_keys(document.root, ()):
+        _, top = read_yaml_nodes(read_text(root / path, path, error=DataError) or "", path, error=DataError,
+                                 duplicates=Duplicates.LAST)  # fmt: skip
+        for key, nodes in _repeated_keys(top, ()):
             if not any(_holds_encrypted(value) for _, value in nodes):
                 continue
             lines = [key_node.start_mark.line + 1 for key_node, _ in nodes]

@@ -8,13 +8,13 @@ from typing import Any
 import yaml
 
 from agent.errors import DataError
-from agent.formats import Duplicates, read_yaml
+from agent.formats import Duplicates, read_yaml_nodes
 from agent.location import Location
 
 
 def _root(text: str, source: str) -> yaml.MappingNode | None:
     """The file's top node, read by the one YAML reader (its limits and duplicate rule, as lookups read it)."""
-    node = read_yaml(text, source, error=DataError, duplicates=Duplicates.LAST).root
+    _, node = read_yaml_nodes(text, source, error=DataError, duplicates=Duplicates.LAST)
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         return None
     if not isinstance(node, yaml.MappingNode):

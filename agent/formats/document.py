@@ -1,12 +1,11 @@
-"""A YAML document as read: its value, the nodes that know every line, and the duplicate keys it held."""
+"""A YAML document as read: its value, the line index that knows where each key and item was written, and the
+duplicate keys it held."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-
-import yaml
 
 from agent.errors import ConfigError, TendError
 from agent.location import Location
@@ -35,6 +34,18 @@ class DuplicateKey:
         return f"{self.location}: {self.message}"
 
 
+class Block:
+    """Where a hash's keys (by their text as written) or a list's items were written, 1-based, and the
+    blocks of those that are hashes or lists themselves: the line index a `Document` keeps of its file."""
+
+    __slots__ = ("inner", "line", "lines")
+
+    def __init__(self, line: int, lines: dict[str, int] | list[int] | None):
+        self.line = line  # where the hash, list or value starts
+        self.lines = lines  # None for a plain value
+        self.inner: dict[Any, Block] | None = None  # by key text or item index
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One file's value; `line(*path)` finds where a hash key or list item of it was written.
@@ -45,63 +56,51 @@ class Document:
 
     source: str
     value: Any
-    root: yaml.Node | None = None
+    index: Block | None = None
     error: type[TendError] = ConfigError
     duplicates: tuple[DuplicateKey, ...] = ()
 
     def line(self, *path: Any) -> int | None:
         """The line of the key (or list item) at `path`; None when the path is not in the file."""
-        lines = self._lines(path)
+        lines, _ = self._walk(path)
         return lines[-1] if len(lines) == len(path) + 1 else None
 
     def key_lines(self, *path: Any) -> dict[str, int]:
         """The line of every key of the hash at `path`, by the key as written (a repeated key: its last line)."""
-        node = self._node(path)
-        if not isinstance(node, yaml.MappingNode):
+        lines, block = self._walk(path)
+        if len(lines) != len(path) + 1 or block is None or not isinstance(block.lines, dict):
             return {}
-        return {k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+        return dict(block.lines)
 
     def at(self, *path: Any) -> Location:
         """Where `path` was written, or the nearest hash or list around it that was."""
-        lines = self._lines(path)
+        lines, _ = self._walk(path)
         return Location(self.source, lines[-1] if lines else 1)
 
     def fail(self, message: str, *path: Any) -> TendError:
         """The error of this file's kind, at `path`."""
         return self.error(message, location=self.at(*path))
 
-    def _lines(self, path: tuple[Any, ...]) -> list[int]:
-        return [line for line, _ in self._walk(path)]
-
-    def _node(self, path: tuple[Any, ...]) -> yaml.Node | None:
-        steps = self._walk(path)
-        return steps[-1][1] if len(steps) == len(path) + 1 else None
-
-    def _walk(self, path: tuple[Any, ...]) -> list[tuple[int, yaml.Node]]:
-        """From the top along `path`: the line of each step and the node it leads to, as far as the file goes."""
-        node = self.root
-        if node is None:
-            return []
-        steps = [(node.start_mark.line + 1, node)]
+    def _walk(self, path: tuple[Any, ...]) -> tuple[list[int], Block | None]:
+        """From the top along `path`: the line of each step, as far as the file goes, and the block reached."""
+        block = self.index
+        if block is None:
+            return [], None
+        lines = [block.line]
         for step in path:
-            if isinstance(node, yaml.MappingNode):
-                pair = _entry(node, step)
-                if pair is None:
-                    break
-                node = pair[1]
-                steps.append((pair[0].start_mark.line + 1, node))
-            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-                node = node.value[step]
-                steps.append((node.start_mark.line + 1, node))
+            if block is None:
+                break
+            found = block.lines
+            key: Any
+            if isinstance(found, dict):
+                key = step if isinstance(step, str) else str(step)
+                line = found.get(key)
+            elif isinstance(found, list) and isinstance(step, int) and 0 <= step < len(found):
+                key, line = step, found[step]
             else:
                 break
-        return steps
-
-
-def _entry(node: yaml.MappingNode, key: Any) -> tuple[yaml.Node, yaml.Node] | None:
-    """The last entry of `key` (the one whose value is used when a data file repeats it)."""
-    wanted = key if isinstance(key, str) else str(key)
-    for key_node, value_node in reversed(node.value):
-        if isinstance(key_node, yaml.ScalarNode) and key_node.value == wanted:
-            return key_node, value_node
-    return None
+            if line is None:
+                break
+            lines.append(line)
+            block = block.inner.get(key) if block.inner else None
+        return lines, block

@@ -38,7 +38,8 @@ class ReportStore:
         """Store a report; only a full apply's becomes last_run.json, the evidence fleets read (§8.1):
         noop, --tags and watch reports are stored beside it, never over it."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        data = json.dumps(report).encode() + b"\n"  # compact: the C encoder, and `tend report` shows it
+        # Compact: the C encoder, and `tend report` shows it. The line's end is a piece of its own, not a copy.
+        data = (json.dumps(report).encode(), b"\n")
         path = self.directory / f"{report['run_id']}.json"
         files.write_atomic(path, data, mode=0o600)
         if full and report.get("mode") == "apply":

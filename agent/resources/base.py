@@ -101,6 +101,7 @@ class Resource(Generic[P]):
     tainted: frozenset[str] = frozenset()  # attributes whose value was computed from a secret
     on_drop: str | None = None  # keep | remove once dropped from the manifests; None: as tend::remove_dropped says
     within: tuple[tuple[str, Location], ...] = ()  # the define instances it came from, outermost first
+    _id: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def instance(self) -> str | None:
@@ -109,7 +110,10 @@ class Resource(Generic[P]):
 
     @property
     def id(self) -> str:
-        return f"{self.type_name}:{self.title}"
+        """`type:title`, made once: the catalog, its edges, the state and the report share the one string."""
+        if not self._id:
+            self._id = f"{self.type_name}:{self.title}"
+        return self._id
 
     @property
     def identity(self) -> str:

@@ -22,20 +22,24 @@ from agent.runner.state import RunState
 _KEPT = (Status.DROPPED, Status.FAILED)
 
 
-def records(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    """What the state keeps of each declared resource, in the order applied."""
+def records(catalog: Catalog, recorded: Mapping[str, dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """What the state keeps of each declared resource, in the order applied; a record equal to the one
+    `recorded` already holds is that one (a run that changed nothing keeps one copy of each, not two)."""
     depends = catalog.dependencies()
-    return {
-        rid: {
+    recorded = recorded or {}
+    out: dict[str, dict[str, Any]] = {}
+    for rid in catalog.order:
+        resource = catalog.resources[rid]
+        record = {
             "type": resource.type_name,
             "title": resource.title,
             "undo": resource.undo(),
             "on_drop": resource.on_drop,
             "requires": sorted(set(depends.get(rid, []))),
         }
-        for rid in catalog.order
-        for resource in (catalog.resources[rid],)
-    }
+        before = recorded.get(rid)
+        out[rid] = before if before == record else record
+    return out
 
 
 class Dropped:
@@ -67,7 +71,7 @@ class Dropped:
                 + ("" if noop else "; the state now records this run's catalog")
             )
             if not noop:
-                state.record_catalog(records(self.catalog), self.applied_for)
+                state.record_catalog(records(self.catalog, state.catalog), self.applied_for)
             return
         kept: dict[str, dict[str, Any]] = {}
         reported = {result.id for result in report.resources}
@@ -87,7 +91,7 @@ class Dropped:
             if not noop:
                 state.forget(rid)
         if not noop:
-            state.record_catalog({**records(self.catalog), **kept}, self.applied_for)
+            state.record_catalog({**records(self.catalog, state.catalog), **kept}, self.applied_for)
 
     def _dropped(self) -> list[tuple[str, dict[str, Any], Resource | None]]:
         """Recorded, no longer declared, and managed by no other resource of the catalog (a new title for

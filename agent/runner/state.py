@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +31,7 @@ STATE_VERSION = 3
 LEDGER = "state.desired.json"
 LEDGER_VERSION = 1
 IN_SYNC = ("unchanged", "changed")
+_SORTED = json.JSONEncoder(sort_keys=True)
 
 
 def _from_0(data: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +136,7 @@ class RunState:
         return bool(out_of_sync and last and last.get("desired") == digest and last.get("status") in IN_SYNC)
 
     def record(self, rid: str, digest: str, status: str, at: str, *, sensitive: bool) -> None:
-        self.resources[rid] = {"desired": digest, "status": status, "at": at}
+        self.resources[rid] = {"desired": digest, "status": sys.intern(status), "at": at}  # one "unchanged" for all
         if sensitive:
             self.held.add(rid)
         else:
@@ -169,17 +171,20 @@ class RunState:
             "catalog": self.catalog,
             "applied_for": self.applied_for,
         }
-        text = json.dumps(data, sort_keys=True).encode()
-        digest = hashlib.sha256(text).digest()
+        pieces = list(json_pieces(data))
+        hashed = hashlib.sha256()
+        for piece in pieces:
+            hashed.update(piece)
+        digest = hashed.digest()
         if digest != self._saved:  # a run saves at several points; what it already wrote is not written again
-            self._write(self.path, text)
+            self._write(self.path, pieces)
             self._saved = digest
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
         """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
         desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
         ledger = {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired}
-        self._write(self.path.with_name(LEDGER), json.dumps(ledger, sort_keys=True).encode())
+        self._write(self.path.with_name(LEDGER), list(json_pieces(ledger)))
 
     def ledger(self) -> tuple[str, dict[str, str]] | None:
         """The last full run's id and desired-state digests, or None when there is no usable ledger."""
@@ -202,12 +207,31 @@ class RunState:
                 self.resources[rid] = {"desired": digest, "status": statuses[rid]}
         return sum(1 for rid in desired if rid in statuses)
 
-    def _write(self, path: Path, text: bytes) -> None:
+    def _write(self, path: Path, text: bytes | list[bytes]) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise HostError(f"cannot create the state directory: {error.strerror}", subject=str(path.parent)) from None
         files.write_atomic(path, text, mode=0o600)
+
+
+def json_pieces(data: Mapping[str, Any], records: int = 1000) -> Iterator[bytes]:
+    """`json.dumps(data, sort_keys=True)`, encoded, in pieces: a big map a thousand records at a time, so
+    that a state of many resources is never one string (and its bytes) at once."""
+    yield b"{"
+    for number, key in enumerate(sorted(data)):
+        value = data[key]
+        head = ("" if number == 0 else ", ") + json.dumps(key) + ": "
+        if not isinstance(value, dict) or len(value) <= records:
+            yield (head + _SORTED.encode(value)).encode()
+            continue
+        yield (head + "{").encode()
+        items = sorted(value.items())
+        for start in range(0, len(items), records):
+            piece = _SORTED.encode(dict(items[start : start + records]))
+            yield piece[1:-1].encode() if start == 0 else (", " + piece[1:-1]).encode()
+        yield b"}"
+    yield b"}"
 
 
 def upgrade(data: Any) -> dict[str, Any]:

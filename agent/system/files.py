@@ -15,7 +15,7 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -58,7 +58,7 @@ class FileState:
 
 def write_atomic(
     path: Path,
-    data: bytes,
+    data: bytes | Iterable[bytes],
     *,
     mode: int,
     uid: int | None = None,
@@ -67,7 +67,8 @@ def write_atomic(
     sync_dir: bool = True,
     walker: Walker | None = None,
 ) -> None:
-    """Replace `path` with `data` so that readers see the old or the new content, never a part.
+    """Replace `path` with `data` (bytes, or its pieces in order) so that readers see the old or the new
+    content, never a part.
 
     `sync_dir=False` leaves the fsync of the directory (which makes the rename durable) to the
     caller, who batches it: System.sync() does each directory once.
@@ -93,9 +94,17 @@ def write_atomic(
 
 
 def write_temp(
-    directory: int, path: Path, data: bytes, *, mode: int, uid: int | None, gid: int | None, sync: bool
+    directory: int,
+    path: Path,
+    data: bytes | Iterable[bytes],
+    *,
+    mode: int,
+    uid: int | None,
+    gid: int | None,
+    sync: bool,
 ) -> str:
-    """A new temp file next to `path` (in `directory`, a descriptor) holding `data` with its owner and mode; its name.
+    """A new temp file next to `path` (in `directory`, a descriptor) holding `data` (bytes, or its pieces in
+    order) with its owner and mode; its name.
 
     `sync=False` leaves its data to the caller's batch (agent/system/batch.py), which makes it durable before
     the rename. On any error the temp file is gone and the error names `path`.
@@ -103,9 +112,10 @@ def write_temp(
     fd, temp = _create_temp(path, lambda t: os.open(t, _CREATE_FLAGS, 0o600, dir_fd=directory))
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                view = memoryview(chunk)
+                while view:
+                    view = view[os.write(fd, view) :]
             if uid is not None or gid is not None:
                 os.fchown(fd, -1 if uid is None else uid, -1 if gid is None else gid)
             # After fchown, which clears setuid/setgid bits.

@@ -8,11 +8,12 @@ import tracemalloc
 from datetime import date
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.errors import ConfigError, DataError, FactsError, TendError
-from agent.formats import MAX_DEPTH, Duplicates, read_yaml, read_yaml_file
+from agent.errors import ConfigError, DataError, FactsError, ManifestError, TendError
+from agent.formats import MAX_DEPTH, Duplicates, read_yaml, read_yaml_file, read_yaml_nodes
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join([f'*{chr(96 + i)}'] * 9)}]\n" for i in range(1, 9)
@@ -32,6 +33,48 @@ def test_values_and_the_line_of_every_key_and_item() -> None:
     assert document.line("nope") is None and document.line("b", 7) is None
     assert str(document.at("b", 1, "nope")) == "f.yaml:5"  # the nearest line around a path not written
     assert document.key_lines() == {"a": 2, "b": 3}
+
+
+def test_merged_and_aliased_values_have_the_lines_they_were_written_on() -> None:
+    text = "base: &b\n  x: 1\n  y: [1, 2]\nmine:\n  <<: *b\n  x: 2\nlist:\n  - *b\n  - &c {z: 3}\nlast: *c\n"
+    document = read_yaml(text, "f.yaml", error=ConfigError)
+    assert document.value["mine"] == {"x": 2, "y": [1, 2]} and document.value["list"][0] is document.value["base"]
+    lines = [("mine", "x"), ("mine", "y"), ("mine", "y", 1), ("list", 0), ("list", 0, "y"), ("list", 1), ("last", "z")]
+    assert [document.line(*path) for path in lines] == [6, 3, 3, 1, 3, 9, 9]
+    assert document.key_lines("mine") == {"x": 6, "y": 3}
+
+
+def test_a_large_document_is_read_without_a_tree_of_nodes() -> None:
+    """PyYAML's node tree held three objects a value at once (15 times the text); the reader builds the
+    values from the parser's events and keeps a line index instead."""
+    item = '  - file: /srv/f{:05d}.conf\n    content: "{}"\n    mode: "0644"\n'
+    text = "resources:\n" + "".join(item.format(n, f"line {n} " * 20) for n in range(2000))
+    tracemalloc.start()
+    try:
+        document = read_yaml(text, "m.yaml", error=ManifestError)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * len(text)
+    assert document.line("resources", 1999, "mode") == 1 + 3 * 2000
+    assert document.value["resources"][1999]["file"] == "/srv/f01999.conf"
+
+
+def test_the_node_tree_is_composed_only_for_a_document_that_passed_the_checks() -> None:
+    document, node = read_yaml_nodes("a: 1\nb: [x]\n", "f.yaml", error=ConfigError)
+    assert document.value == {"a": 1, "b": ["x"]} and isinstance(node, yaml.MappingNode)
+    assert read_yaml_nodes("", "f.yaml", error=ConfigError)[1] is None
+    with pytest.raises(ConfigError, match=r"^f\.yaml:6: aliases expand"):
+        read_yaml_nodes(BOMB, "f.yaml", error=ConfigError)
+
+
+def test_a_value_pyyaml_cannot_build_is_refused_as_it_refuses_it() -> None:
+    """The first PyYAML's constructor meets: a hash or list is filled a round after it is made."""
+    unable = "Unable to parse YAML:"
+    assert refusal("? [a]\n: 1\n") == f"f.yaml:1: {unable} while constructing a mapping, found unhashable key"
+    assert refusal("a: !!str [1]\n") == f"f.yaml:1: {unable} expected a scalar node, but found sequence"
+    assert refusal("c: !!seq x\nd: <<\n").startswith(f"f.yaml:2: {unable} could not determine a constructor")
+    assert refusal("c:\n  <<: 1\n").endswith("expected a mapping or list of mappings for merging, but found scalar")
 
 
 def test_an_empty_document_has_no_value() -> None:

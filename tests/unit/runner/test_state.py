@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.runner.state import LEDGER, MIGRATIONS, STATE_VERSION, Damaged, RunState, upgrade
+from agent.runner.state import LEDGER, MIGRATIONS, STATE_VERSION, Damaged, RunState, json_pieces, upgrade
 
 AT = datetime(2026, 12, 3, 10, 15, 0, tzinfo=UTC)
 RESOURCES = {
@@ -84,6 +84,21 @@ def test_a_file_as_this_tend_wrote_it_loads_unchanged(tmp_path: Path) -> None:
     assert state.damaged is None and (state.catalog, state.applied_for) == (CATALOG, applied_for)
     state.save()
     assert json.loads(path.read_text()) == json.loads(written)
+
+
+def test_the_state_is_written_in_pieces_as_one_json_dumps_writes_it(tmp_path: Path) -> None:
+    many = {f"file:/srv/f{n:04d}": dict(RESOURCES["file:/etc/a"], at=str(n)) for n in range(2500)}
+    data = {"version": 3, "resources": many, "owed_refresh": OWED, "held_secret": [], "catalog": CATALOG,
+            "applied_for": None}  # fmt: skip
+    whole = json.dumps(data, sort_keys=True).encode()
+    for records in (1, 7, 1000):
+        assert b"".join(json_pieces(data, records)) == whole
+    assert max(len(piece) for piece in json_pieces(data)) < len(whole) / 2
+    path = tmp_path / "state.json"
+    state = RunState(path, tmp_path / "state.key")
+    state.resources, state.owed, state.catalog = many, OWED, CATALOG
+    state.save()
+    assert path.read_bytes() == whole
 
 
 def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp_path: Path) -> None:
