@@ -99,6 +99,37 @@ def peak_rss_kib(*, children: bool = False) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Goal:
+    """A target judged on the figures of this run: what it asks, what was measured, whether it was met (None:
+    not measured, a peer missing), and, when missed or not measured, why (the figure that decided it)."""
+
+    target: str
+    measured: str
+    met: bool | None
+    cause: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return "not measured" if self.met is None else ("ok" if self.met else "MISSED")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "measured": self.measured, "met": self.met, "cause": self.cause}
+
+
+def ratio_goal(target: str, limit: float, tend: Timing, other: Timing | None, other_name: str) -> Goal:
+    """tend's median time at most `limit` times `other`'s (both from one rotation); None when not measured."""
+    if other is None:
+        return Goal(target, f"{other_name} not measured", None, f"{other_name} is not installed")
+    ratio = tend.median / other.median
+    measured = f"{ratio:.2f}x ({_ms(tend.median)} ms vs {_ms(other.median)} ms)"
+    return Goal(target, measured, ratio <= limit, "" if ratio <= limit else f"{ratio:.2f}x > {limit}x")
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f}" if seconds >= 0.1 else f"{seconds * 1000:.3g}"
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """One figure. `rate` figures are `ops` operations per repetition, reported per second; `time` figures are
     one operation per repetition, reported in milliseconds. `ratio` is tend's median time over the baseline's."""
@@ -113,6 +144,7 @@ class Result:
     target: float | None = None  # the least acceptable rate (ops/s), for rate figures
     rss_kib: int = 0
     note: str = ""
+    goals: tuple[Goal, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -158,4 +190,5 @@ class Result:
             "met": self.met,
             "peak_rss_kib": self.rss_kib,
             "note": self.note,
+            "goals": [goal.to_json() for goal in self.goals],
         }

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import fileset
-from bench.agents import DRIFT, EMPTY, FIRST, NOOP, Agent, Floor, Tend
+from bench.agents import DRIFT, EMPTY, FIRST, NOOP, PURGE, Agent, Desired, Floor, Tend
 from bench.measure import Result, Settings
 from bench.process import Contender, cache_dir, child_env, megabytes, rotate
 
@@ -55,10 +55,15 @@ def measure_scenarios(
     scenarios: Sequence[str],
     repeat: int,
     warmup: int,
+    desired: Desired | None = None,
 ) -> dict[str, list[Contender]]:
-    """Each scenario with every agent in rotation; returns the contenders (samples kept) by scenario."""
+    """Each scenario with every agent in rotation; returns the contenders (samples kept) by scenario. The
+    agents converge `files` (W1/W2), or `desired` when given."""
     for agent in agents:
-        agent.prepare(files, template=template)
+        if desired is not None:
+            agent.prepare_desired(desired)
+        else:
+            agent.prepare(files, template=template)
     out: dict[str, list[Contender]] = {}
     for scenario in scenarios:
         contenders = [_contender(agent, scenario, files) for agent in agents]
@@ -72,11 +77,13 @@ def _contender(agent: Agent, scenario: str, files: list[fileset.ManagedFile] | N
 
     if scenario == FIRST:
         return Contender(agent.name, lambda: agent.run(FIRST), setup=agent.reset, check=check)
-    if scenario in (NOOP, EMPTY):
-        if scenario == NOOP:  # converged once, untimed, so that every measured run finds nothing to do
+    if scenario in (NOOP, EMPTY, PURGE):
+        if scenario != EMPTY:  # converged once, untimed, so that every measured run finds nothing else to do
             agent.reset()
             agent.run(FIRST)
-        return Contender(agent.name, lambda: agent.run(scenario), check=check)
+        desired = agent.desired
+        strays = (lambda: desired.stray(agent.managed)) if scenario == PURGE and desired is not None else None
+        return Contender(agent.name, lambda: agent.run(scenario), setup=strays, check=check)
     if scenario == DRIFT:
         assert files is not None
         return Contender(
