@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import DataError
@@ -59,7 +60,7 @@ def dig(value: Any, segments: tuple[Segment, ...], key: str) -> Any:
                 return MISSING
             value = value[segment]
             continue
-        if not isinstance(value, dict):
+        if not isinstance(value, Mapping):  # a dict, or the facts of a scope (agent/data/scope.py)
             raise DataError(
                 f"Data Provider type mismatch: Got {ruby_class(value)} when a hash-like object was "
                 f"expected to access value using '{segment}' from key '{key}'"

@@ -16,10 +16,10 @@ from agent.data.locations import DataLocation, resolve_inside, resolve_levels
 from agent.data.merge_strategies import MergeOptions, Strategy, merge_found
 from agent.data.modules import ModuleLayers, module_of
 from agent.data.options import LOOKUP_OPTIONS, KeyOptions, OptionsTable, collect_options, key_options
+from agent.data.scope import scope_of
 from agent.data.sensitive import SensitiveValue
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import DataError, NotFound, TendError
-from agent.facts.node import node_variables
 from agent.location import Location
 
 # One layer's candidate data files, in priority order, each parsed (None: no such file).
@@ -97,14 +97,6 @@ class Hiera:
 
     def context(self, facts: Mapping[str, Any]) -> LookupContext:
         return LookupContext(self, facts)
-
-
-def scope_of(facts: Mapping[str, Any]) -> dict[str, Any]:
-    """Top-scope variables: every fact by name, `facts` (with `clientcert`), and Puppet's node variables
-    (`clientcert`, `trusted`, `environment`)."""
-    node = node_variables(facts)
-    with_cert = {**facts, "clientcert": node["clientcert"]}
-    return {**with_cert, "facts": with_cert, **node}
 
 
 def _foreign_keys(module: str, layer: Layer) -> list[str]:
