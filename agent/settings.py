@@ -75,6 +75,10 @@ class StatePaths:
         return self.root / "audit.log"
 
     @property
+    def compile_cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
     def lock(self) -> Path:
         return Path("/run/tend/lock") if self.root == DEFAULT_STATE_DIR else self.root / "lock"
 
@@ -133,6 +137,7 @@ class AgentSettings:
     watch_budget: tuple[int | None, int | None] = (None, None)  # inotify instances and watches (agent.yaml)
     gpg_jobs: int | None = None  # gpg processes decrypting at once (TEND_GPG_JOBS); None: one per CPU
     rollback_on: frozenset[str] = frozenset({"checks"})
+    compile_cache: bool = True  # compiles kept under the state directory (§8.19); --no-cache turns it off
 
     def decrypt_jobs(self) -> int:
         return self.gpg_jobs or len(os.sched_getaffinity(0))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -58,16 +56,8 @@ def revision_tree(repo: Path, revision: str | None) -> Iterator[Revision]:
 
 
 def _working_digest(repo: Path) -> str | None:
-    """A hash of the files git would commit (tracked and untracked, not ignored); None outside a git checkout."""
-    done = git(["-C", str(repo), "ls-files", "-z", "--cached", "--others", "--exclude-standard"], check=False)
-    if not done.ok:
-        return None
-    digest = hashlib.sha256()
-    for name in sorted(set(done.stdout.split(b"\0")) - {b""}):
-        path = repo / os.fsdecode(name)
-        try:
-            data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            continue
-        digest.update(name + b"\0" + hashlib.sha256(data).digest())
-    return f"work:{digest.hexdigest()}"
+    """The working tree's digest as the compile cache takes it (agent/catalog/cache.py): every file a compile
+    can read, ignored ones included; None while a file is still being written."""
+    from agent.catalog.cache import tree_digest
+
+    return tree_digest(repo)

@@ -148,6 +148,10 @@ class BundleStore:
         not (or without a scan)."""
         return self._flagged.get(commit)
 
+    def digest(self, commit: str) -> str:
+        """The tree digest of bundles/<commit> as this store last read it (read now if it has not)."""
+        return self._digests.get(commit) or self.tree_digest(commit)
+
     def intact(self, commit: str) -> bool:
         """The bundle is on disk as it was checked out."""
         record = self.record(commit)
@@ -155,8 +159,7 @@ class BundleStore:
             return False
         if not record.tree:
             return True
-        digest = self._digests.get(commit) or self.tree_digest(commit)
-        return digest == record.tree
+        return self.digest(commit) == record.tree
 
     def clean_leftovers(self) -> None:
         """What killed pulls leave: staging folders, temp links, git's lock files in the mirror."""

@@ -26,7 +26,7 @@ from agent.manifest.loader import ManifestLoader
 from agent.manifest.model import ClassDefinition, Declaration
 from agent.resources import TYPES
 from agent.resources.base import RELATIONS, Resource
-from agent.secrets.secret import Secret, as_secret
+from agent.secrets.secret import HUNTED_BYTES, Secret, as_secret
 
 
 class Decryptor(Protocol):
@@ -37,8 +37,6 @@ class Decryptor(Protocol):
     def __call__(self, value: EncryptedValue) -> Secret: ...
 
 
-# Plaintexts shorter than this are not hunted in rendered output: too many false alarms, too little to leak.
-HUNTED_BYTES = 8
 TITLE_FROM_SECRET = "the title may not be computed from a secret: it is shown in every report"
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def make_environment(root: Path) -> jinja2.Environment:
             return value.reveal()
         return value
 
-    return BoundedSandbox(
+    env = BoundedSandbox(
         loader=_RepoLoader(root),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -51,6 +52,24 @@ def make_environment(root: Path) -> jinja2.Environment:
         autoescape=False,
         finalize=finalize,
     )
+    # `tojson` of the facts: the compile's view of them (agent/catalog/tracking.py) is written as the dict it is.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": _as_dict}
+    env.drew_chance = False  # type: ignore[attr-defined]
+    random = env.filters["random"]
+
+    @functools.wraps(random)
+    def chance(*args: Any, **kwargs: Any) -> Any:
+        env.drew_chance = True  # type: ignore[attr-defined]  # a compile that did is never cached
+        return random(*args, **kwargs)
+
+    env.filters["random"] = chance
+    return env
+
+
+def _as_dict(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def error_of(error: Exception, where: Location, template: str | None, root: Path | None = None) -> ManifestError:

@@ -78,6 +78,11 @@ class Renderer:
             self._env = make_environment(self.root)
         return self._env
 
+    @property
+    def repeatable(self) -> bool:
+        """No render so far drew on chance (the `random` filter): rendering again gives the same."""
+        return self._env is None or not self._env.drew_chance
+
     def value(self, value: Any, variables: Mapping[str, Any], where: Location) -> Rendered:
         """Render every string inside `value`; a string that is one `{{ … }}` keeps its native type, and a
         string built from a secret becomes a Secret."""
@@ -118,7 +123,8 @@ class Renderer:
             result = compiled(**variables, **{STATE: RenderState()})
             if _is_undefined(result):
                 result._fail_with_undefined_error()
-            return result
+            # `{{ facts }}`: the compile's view of the facts (agent/catalog/tracking.py) becomes the dict it shows.
+            return dict(result) if isinstance(result, Mapping) and not isinstance(result, dict) else result
         except (ManifestError, SecretError):
             raise
         except Exception as error:

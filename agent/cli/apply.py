@@ -14,6 +14,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser = commands.add_parser(name, help=helptext)
         common.add_repo_options(parser)
         common.add_agent_options(parser)
+        common.add_cache_option(parser)
         common.add_fact_options(parser)
         if not noop:
             parser.add_argument("--noop", action="store_true", help="change nothing; report what would change")

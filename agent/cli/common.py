@@ -34,10 +34,17 @@ def add_fact_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fact", action="append", default=[], metavar="K=V", help="override a fact (repeatable)")
 
 
+def add_cache_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true", help="compile afresh; neither use nor keep a cached compile")
+
+
 def settings_of(args: argparse.Namespace) -> AgentSettings:
+    from dataclasses import replace
+
     from agent.settings import load_settings
 
-    return load_settings(getattr(args, "config", None), state_dir=getattr(args, "state_dir", None))
+    settings = load_settings(getattr(args, "config", None), state_dir=getattr(args, "state_dir", None))
+    return replace(settings, compile_cache=False) if getattr(args, "no_cache", False) else settings
 
 
 def repo_of(args: argparse.Namespace, settings: AgentSettings) -> Path:

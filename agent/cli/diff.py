@@ -24,11 +24,12 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.bundles.revision import revision_tree
-    from agent.fleet.catalogs import CatalogCache, default_cache_dir
+    from agent.catalog.cache import CompileCache
+    from agent.fleet.catalogs import default_cache_dir
     from agent.fleet.diff import Side, diff_fleet, render_text
 
     repo = common.repo_of(args, common.settings_of(args))
-    cache = CatalogCache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+    cache = CompileCache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
     with revision_tree(repo, args.old) as old, revision_tree(repo, args.new) as new:
         result = diff_fleet(
             Side(old.label, old.root, old.digest), Side(new.label, new.root, new.digest),

@@ -60,7 +60,7 @@ def dig(value: Any, segments: tuple[Segment, ...], key: str) -> Any:
                 return MISSING
             value = value[segment]
             continue
-        if not isinstance(value, Mapping):
+        if not isinstance(value, Mapping):  # a dict, or the facts of a scope (agent/data/scope.py)
             raise DataError(
                 f"Data Provider type mismatch: Got {ruby_class(value)} when a hash-like object was "
                 f"expected to access value using '{segment}' from key '{key}'"

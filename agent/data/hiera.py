@@ -15,11 +15,10 @@ from agent.data.locations import DataLocation, resolve_inside, resolve_levels
 from agent.data.merge_strategies import MergeOptions, Strategy, merge_found
 from agent.data.modules import ModuleLayers, module_of
 from agent.data.options import LOOKUP_OPTIONS, KeyOptions, OptionsTable, collect_options, key_options
+from agent.data.scope import scope_of
 from agent.data.sensitive import SensitiveValue
 from agent.data.yamlfile import DataFile, read_data_file
 from agent.errors import DataError, NotFound, TendError
-from agent.facts.lazy import replaced
-from agent.facts.node import node_variables
 from agent.location import Location
 
 if TYPE_CHECKING:
@@ -100,15 +99,6 @@ class Hiera:
 
     def context(self, facts: Mapping[str, Any]) -> LookupContext:
         return LookupContext(self, facts)
-
-
-def scope_of(facts: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Top-scope variables: every fact by name, `facts` (with `clientcert`), and Puppet's node variables
-    (`clientcert`, `trusted`, `environment`). Lazy facts stay lazy (agent/facts/lazy.py): no fact is read here
-    that the node variables do not need."""
-    node = node_variables(facts)
-    with_cert = replaced(facts, {"clientcert": node["clientcert"]})
-    return replaced(with_cert, {"facts": with_cert, **node})
 
 
 def _trace(key: str, options: MergeOptions, origin: str) -> LookupTrace:

@@ -177,6 +177,8 @@ def to_text(value: Any, expression: str) -> str:
         )
     if value is None:
         return ""
+    if isinstance(value, Mapping) and not isinstance(value, dict):
+        value = dict(value)  # `%{facts}`: the scope's view of the facts (agent/data/scope.py)
     return ruby_inspect(value, top=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import ChainMap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,7 @@ def _level_locations(level: Level, root: Path, interpolator: Interpolator) -> It
         assert level.mapped is not None
         variable, element, template = level.mapped
         for value in _scope_values(interpolator, variable):
-            scoped = Interpolator({**interpolator.scope, element: value}, None, strict=False)
+            scoped = Interpolator(ChainMap({element: value}, interpolator.scope), None, strict=False)  # type: ignore[arg-type]
             yield _location(level, datadir, template, scoped.interpolate(template))
         return
     for pattern in level.patterns:
@@ -64,7 +65,7 @@ def _scope_values(interpolator: Interpolator, variable: str) -> list[Any]:
     value = interpolator.scope_value(variable)
     if value is None or value == "":
         return []
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return [[k, v] for k, v in value.items()]
     return value if isinstance(value, list) else [value]
 

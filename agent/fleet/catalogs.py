@@ -1,41 +1,43 @@
 """Every inventory host's catalog as plain data (secrets as placeholders), compiled in parallel and cached on disk.
 
-The cache is keyed by the revision's digest (a tree id, or a hash of the working tree), the host and the
-facts it compiled with; it holds what `tend diff` compares, which carries placeholders, never a
-decrypted value (§8.19).
+The cache is the one compile cache (agent/catalog/cache.py, §8.19): an entry is keyed by the revision's
+digest (a tree id, or the working tree's) and the host, and serves while the facts that compile read keep
+their values; it holds what `tend diff` compares, which carries placeholders, never a decrypted value.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import agent
+from agent.catalog.cache import CompileCache
 from agent.catalog.compile import Compiler
 from agent.catalog.graph import Catalog, Relation
+from agent.catalog.tracking import FactsRead, ReadFacts
 from agent.data.hiera import Hiera
 from agent.errors import TendError
 from agent.secrets.secret import Secret, placeholder
 
-CACHE_FORMAT = 1
+FLAT = "flat"  # the cache entries of `tend diff`: a host's flattened resources, or its compile error
 # A resource as compared: its attributes by name, plain JSON values.
 Flat = dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class Compiled:
-    """One host at one revision: its resources, or the compile error (file:line) that stopped it."""
+    """One host at one revision: its resources, or the compile error (file:line) that stopped it; the facts
+    that compile read and whether it may be kept (None, False: it came from the cache, or drew on chance)."""
 
     host: str
     resources: Flat | None
     error: str | None = None
+    facts: FactsRead | None = None
+    repeatable: bool = False
 
 
 def default_cache_dir() -> Path:
@@ -87,59 +89,25 @@ def compile_hosts(root: str, hosts: list[tuple[str, dict[str, Any]]]) -> list[Co
     compiler = Compiler(Path(root), Hiera(Path(root)), secrets=lambda value: placeholder(value.file, value.key))
     out = []
     for host, facts in hosts:
+        tracked = ReadFacts(facts)
         try:
-            catalog, _ = compiler.compile(facts, host)
-        except TendError as error:
-            out.append(Compiled(host, None, str(error)))
-            continue
-        out.append(Compiled(host, flatten(catalog)))
+            catalog, _ = compiler.compile(tracked, host)
+            resources, error = flatten(catalog), None
+        except TendError as failure:
+            resources, error = None, str(failure)
+        out.append(Compiled(host, resources, error, tracked.read(), compiler.renderer.repeatable))
     return out
 
 
-class CatalogCache:
-    """Compiled catalogs on disk, one JSON file per (revision digest, host, facts); 0600 in a 0700 folder."""
-
-    def __init__(self, directory: Path | None):
-        self.directory = directory
-
-    def key(self, digest: str | None, host: str, facts: Mapping[str, Any]) -> str | None:
-        if self.directory is None or digest is None:
-            return None
-        ident = [CACHE_FORMAT, agent.__version__, digest, host, facts]
-        return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
-
-    def get(self, key: str | None) -> Compiled | None:
-        if key is None or self.directory is None:
-            return None
-        try:
-            data = json.loads((self.directory / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
-            return Compiled(data["host"], data["resources"], data["error"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def put(self, key: str | None, compiled: Compiled) -> None:
-        if key is None or self.directory is None:
-            return
-        folder = self.directory / key[:2]
-        try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            data = json.dumps({"host": compiled.host, "resources": compiled.resources, "error": compiled.error})
-            with tempfile.NamedTemporaryFile("w", dir=folder, delete=False, encoding="utf-8") as file:
-                file.write(data)
-            os.replace(file.name, folder / f"{key}.json")
-        except OSError:
-            return  # a cache that cannot be written only makes the next diff slower
-
-
 def compile_fleet(
-    root: Path, digest: str | None, hosts: Mapping[str, dict[str, Any]], cache: CatalogCache, *, workers: int
+    root: Path, digest: str | None, hosts: Mapping[str, dict[str, Any]], cache: CompileCache, *, workers: int
 ) -> dict[str, Compiled]:
     """Every host of `hosts` (name → facts) at one tree: from the cache, else compiled on `workers` processes."""
     found: dict[str, Compiled] = {}
-    keys = {host: cache.key(digest, host, facts) for host, facts in hosts.items()}
+    keys = {host: cache.key(FLAT, digest, host) for host in hosts}
     todo = []
     for host in sorted(hosts):
-        cached = cache.get(keys[host])
+        cached = _cached(cache, keys[host], host, hosts[host])
         if cached is not None:
             found[host] = cached
         else:
@@ -152,5 +120,20 @@ def compile_fleet(
             results = list(pool.map(compile_hosts, [str(root)] * len(shares), shares))
     for compiled in (c for share in results for c in share):
         found[compiled.host] = compiled
-        cache.put(keys[compiled.host], compiled)
+        if compiled.repeatable and compiled.facts is not None:
+            cache.put(keys[compiled.host], FLAT, compiled.facts, (compiled.resources, compiled.error), prune=False)
+    cache.prune()
     return found
+
+
+def _cached(cache: CompileCache, key: str | None, host: str, facts: Mapping[str, Any]) -> Compiled | None:
+    entry = cache.get(key, facts)
+    if entry is None or entry.kind != FLAT:
+        return None
+    try:
+        resources, error = entry.body
+    except (ValueError, TypeError):
+        return None
+    if not (resources is None or isinstance(resources, dict)) or not (error is None or isinstance(error, str)):
+        return None
+    return Compiled(host, resources, error)

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.catalog.cache import CompileCache
 from agent.errors import ConfigError
 from agent.facts import system_facts
 from agent.facts.inventory import unknown_host_message
-from agent.fleet.catalogs import CatalogCache, Compiled, Flat, compile_fleet
+from agent.fleet.catalogs import Compiled, Flat, compile_fleet
 from agent.location import Location
 from agent.repo.inventory import INVENTORY, load_inventory
 
@@ -73,7 +74,7 @@ class FleetDiff:
 
 
 def diff_fleet(
-    old: Side, new: Side, *, only: Collection[str] = (), cache: CatalogCache, workers: int | None = None
+    old: Side, new: Side, *, only: Collection[str] = (), cache: CompileCache, workers: int | None = None
 ) -> FleetDiff:
     """Compile every inventory host (each revision's own inventory) at both revisions and compare."""
     machine = system_facts()

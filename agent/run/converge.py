@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -10,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent.catalog.compile import Compiler
+from agent.catalog.cache import CompileCache, tree_digest
+from agent.catalog.cached import compile_cached
 from agent.catalog.graph import Catalog
-from agent.catalog.prefetch import compile_prefetching
 from agent.errors import ConfigError, DataError, ManifestError, NotFound, SecretError, SecretNotForHost, TendError
 from agent.pipeline.model import Pipeline, load_pipeline
 from agent.providers import Providers
@@ -162,19 +163,20 @@ class _Converge:
         keys = _Once(lambda: load_repo_keys(request.repo))
         keyring = GnuPG(paths.gnupg)
         reader = HostSecrets(keyring, keys, request.host, placeholders=request.preview)
-        compiler = Compiler(request.repo, secrets=reader)
+        plaintexts: set[str] = set()
         try:
             with self.interruptible():
-                catalog, _ = compile_prefetching(
-                    compiler, reader, request.facts, request.host, jobs=self.settings.decrypt_jobs()
-                )
+                catalog, plaintexts = compile_cached(
+                    lambda: _compiler(request.repo, reader), reader, request.facts, request.host,
+                    jobs=self.settings.decrypt_jobs(), **self._cache(),
+                )  # fmt: skip
         except _COMMIT_FAULTS:
             self.commit_fault = True
             raise
         finally:
             report.secrets_read = [read.to_json() for read in reader.reads]
             keyring.release()
-            self.redactor = Redactor(compiler.plaintexts, self.notify.warning)
+            self.redactor = Redactor(plaintexts, self.notify.warning)
         self._log_reads(report)
         self.notify.compiled(catalog)
         for warning in catalog.warnings:
@@ -217,6 +219,20 @@ class _Converge:
             clock = datetime.now(UTC)
             report.checks = [result.to_json() for result in run_checks(catalog.checks, system)]
             report.timings["checks_s"] = (datetime.now(UTC) - clock).total_seconds()
+
+    def _cache(self) -> dict[str, Any]:
+        """The compile cache under the state directory and this compile's key in it (§8.19): the tree's
+        digest (a bundle's as pulled, else one read now), the host and the repository's path."""
+        request = self.request
+        directory = self.settings.state.compile_cache if self.settings.compile_cache else None
+        cache = CompileCache(directory, read_only=request.noop)  # noop and plan write nothing (§5)
+        if cache.directory is None:
+            return {"cache": cache, "key": lambda: None}
+        path, at = str(request.repo.resolve()), time.time_ns()
+        return {
+            "cache": cache,
+            "key": lambda: cache.key("run", request.tree or tree_digest(request.repo, at=at), request.host, path),
+        }
 
     def _result(self, result: ResourceResult) -> None:
         """A resource's result, redacted before anything shows it."""
@@ -279,6 +295,13 @@ class _Converge:
             for read in report.secrets_read
         ]
         to_syslog(AuditLog(self.settings.state.audit_log).append(entries))
+
+
+def _compiler(repo: Path, reader: HostSecrets) -> Any:
+    """A compiler of `repo`, imported only when a compile is needed (a cached catalog needs none)."""
+    from agent.catalog.compile import Compiler
+
+    return Compiler(repo, secrets=reader)
 
 
 def _recall(state: RunState, reports: ReportStore) -> str | None:

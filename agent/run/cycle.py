@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.bundles.git import git
 from agent.bundles.pull import Pulled, pull, restore
-from agent.bundles.store import BundleStore
+from agent.bundles.store import BundleRecord, BundleStore
 from agent.errors import CommitRefused, ConfigError, DataError, TendError
 from agent.reports.model import Report
 from agent.run.converge import Converged, converge
@@ -261,8 +261,16 @@ def _converge_bundle(
         bundle=bundle,
         only=only,
         private_keys=_flagged(store, commit),
+        tree=_verified_tree(store, record),
     )
     return converge(settings, request, notify, lock_held=True)
+
+
+def _verified_tree(store: BundleStore, record: BundleRecord | None) -> str | None:
+    """The bundle's tree digest for the compile cache, when its content is the one recorded at the pull."""
+    if record is None or not record.tree or store.digest(record.commit) != record.tree:
+        return None
+    return f"bundle:{record.tree}"
 
 
 def _flagged(store: BundleStore, commit: str) -> tuple[str, ...] | None:

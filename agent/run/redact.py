@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from agent.catalog.compile import HUNTED_BYTES
 from agent.reports.model import Report, ResourceResult
+from agent.secrets.secret import HUNTED_BYTES
 
 REDACTED = "[redacted]"
 

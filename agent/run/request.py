@@ -20,6 +20,7 @@ class ConvergeRequest:
     correction of these resources and of those their changes refresh (its report's mode is `watch`; like
     `--tags`, it records and undoes nothing else, §8.1). `private_keys`: the files of a bundle already
     found holding private keys when it was read whole for its digest (None: the converge scans it, §8.7).
+    `tree`: the digest of `repo`'s content when the caller has it (a bundle's), for the compile cache (§8.19).
     """
 
     repo: Path
@@ -35,6 +36,7 @@ class ConvergeRequest:
     bundle: Mapping[str, Any] | None = None
     only: frozenset[str] | None = None
     private_keys: tuple[str, ...] | None = None
+    tree: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 REDACTED = "<redacted>"
+# Plaintexts shorter than this are not hunted in rendered output: too many false alarms, too little to leak.
+HUNTED_BYTES = 8
 
 
 class Secret:

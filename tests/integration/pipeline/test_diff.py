@@ -45,7 +45,7 @@ def test_a_template_change_shows_per_host_as_a_unified_diff(repo, tmp_path):
     assert result["summary"] | {"errors": []} == {
         "hosts": 2, "changed_hosts": 2, "added": 2, "removed": 0, "changed": 2, "errors": []
     }  # fmt: skip
-    assert list(cache.rglob("*.json")), "the compiles of commits are cached"
+    assert list(cache.rglob("*.tcc")), "the compiles of commits are cached"
     again = diff(repo, cache, first, second, "--host", "prod1", "--host", "stg1", "--format", "json")
     assert json.loads(again.stdout) == result
 

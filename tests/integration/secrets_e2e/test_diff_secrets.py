@@ -26,7 +26,7 @@ def test_diff_shows_placeholders_never_plaintexts(site):
     assert "      +TOKEN=<secret hieradata/environments/prod.yaml:shared::db_token>\n" in text.stdout
     as_json = site.admin("diff", "--format", "json")
     assert [h["host"] for h in json.loads(as_json.stdout)["hosts"]] == ["app1"]
-    cached = b"".join(p.read_bytes() for p in site.home.rglob("*.json"))
+    cached = b"".join(p.read_bytes() for p in site.home.rglob("*.tcc"))
     assert cached, "the compile of HEAD is cached under ~/.cache/tend"
     for output in (text.stdout, text.stderr, as_json.stdout, cached):
         assert leaks(output) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agent.data.hiera import scope_of
+from agent.data.scope import scope_of
 from agent.facts import gather_facts
 from agent.facts.lazy import LazyFacts, known, replaced, without
 from agent.facts.node import pin_to_inventory

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.data.hiera import scope_of
+from agent.data.scope import scope_of
 from agent.errors import ConfigError
 from agent.facts.layers import gather_facts
 from agent.facts.node import node_variables, pin_to_inventory
