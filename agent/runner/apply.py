@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +63,8 @@ class Runner:
         self.refreshes: dict[str, list[str]] = {}  # target -> sources that changed (or would) this run
         self.strays: dict[str, list[str]] = {}  # a purged directory -> the paths in it that nothing declares
         self._batched: dict[str, tuple[Resource[Any], ResourceResult]] = {}  # whose writes may be waiting
+        self._undoing: set[str] = set()  # of those, the dropped resources being undone (nothing to record)
+        self._cleaned: set[str] = set()  # directories whose stale temps this run removed
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
@@ -73,7 +75,7 @@ class Runner:
             users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
         )
         if not self.noop:
-            self._clean_temps()
+            self._clean_temps(self.catalog.resources.values())
         for rid in self.catalog.order:
             resource = self.catalog.resources[rid]
             if (self.tags and not self._tagged(resource)) or (self.only is not None and rid not in self.only):
@@ -104,6 +106,11 @@ class Runner:
         self._end_batch()
         self.state.save()
 
+    def end_batch(self) -> None:
+        """End the durability batch: every write so far renamed and durable, a failed one failing its resource."""
+        self.system.acting_for(None)
+        self._end_batch()
+
     def _batch_for(self, resource: Resource[Any]) -> None:
         """Let `resource`'s writes join the batch, or end the batch before a resource that may read them."""
         if resource.batched:
@@ -121,14 +128,18 @@ class Runner:
                 raise error  # a write no resource of this catalog made: the run cannot say it converged
             resource, result = found
             result.status, result.error = Status.FAILED, str(error)
+            if resource.id in self._undoing:
+                continue  # no longer declared: its record in the catalog is kept instead (agent/runner/dropped.py)
             sensitive = resource.sensitive or self.state.held_secret(resource.id)
             digest = self.state.digest(resource.desired())
             self.state.record(resource.id, digest, str(Status.FAILED), iso(self.clock()), sensitive=sensitive)
         self._batched.clear()  # every write so far is settled
+        self._undoing.clear()
 
-    def _clean_temps(self) -> None:
-        """Temp files a killed run left next to managed files, once per directory (runs hold the lock)."""
-        directories = {d for resource in self.catalog.resources.values() for d in resource.temp_dirs()}
+    def _clean_temps(self, resources: Iterable[Resource[Any]]) -> None:
+        """Temp files a killed run left next to the files of `resources`, once per directory (runs hold the lock)."""
+        directories = {d for resource in resources for d in resource.temp_dirs()} - self._cleaned
+        self._cleaned |= directories
         for directory in sorted(directories):
             try:
                 path = self.system.resolve(directory, follow=True)
@@ -237,9 +248,18 @@ class Runner:
 
     def undo(self, resource: Resource[Any]) -> ResourceResult:
         """Undo a dropped resource, `resource` being the one that undoes it (agent/runner/dropped.py):
-        `removed` (with its changes, none when nothing was left to remove), or `would-remove` in noop."""
+        `removed` (with its changes, none when nothing was left to remove), or `would-remove` in noop.
+
+        Its writes join the durability batch as a declared resource's would: the caller ends the batch
+        (`end_batch`) before it records that the resource is gone."""
         started = time.perf_counter()
         result = ResourceResult(resource.id, Status.WOULD_REMOVE if self.noop else Status.REMOVED)
+        if not self.noop:
+            self._clean_temps([resource])  # a run killed while it undid this one left them
+            self._batch_for(resource)
+            if resource.batched:
+                self._batched[resource.id] = (resource, result)
+                self._undoing.add(resource.id)
         try:
             provider = self.providers.get(resource.type_name, resource.values)
             changes = resource.changes(resource.desired(), resource.current(self.system, provider))

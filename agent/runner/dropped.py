@@ -73,7 +73,7 @@ class Dropped:
             if not noop:
                 state.record_catalog(records(self.catalog, state.catalog), self.applied_for)
             return
-        kept: dict[str, dict[str, Any]] = {}
+        outcomes: list[tuple[str, dict[str, Any], ResourceResult | None]] = []  # None: interrupted, kept
         reported = {result.id for result in report.resources}
         for rid, record, resource in self._dropped():
             if rid in reported:  # a stray that a purge already removed (or, in plan, would): reported once
@@ -81,16 +81,23 @@ class Dropped:
                     state.forget(rid)
                 continue
             if self.runner.stop():
-                report.interrupted, kept[rid] = True, record  # the next run takes it up again
+                report.interrupted = True  # the next run takes it up again
+                outcomes.append((rid, record, None))
                 continue
             result = self._one(rid, record, resource)
             report.resources.append(result)
             self.on_result(result)
-            if result.status in _KEPT and record.get("undo") is not None:
-                kept[rid] = record
+            outcomes.append((rid, record, result))
             if not noop:
                 state.forget(rid)
         if not noop:
+            # The undoing writes renamed (or failed) before the catalog forgets what they undid.
+            self.runner.end_batch()
+            kept = {
+                rid: record
+                for rid, record, result in outcomes
+                if result is None or (result.status in _KEPT and record.get("undo") is not None)
+            }
             state.record_catalog({**records(self.catalog, state.catalog), **kept}, self.applied_for)
 
     def _dropped(self) -> list[tuple[str, dict[str, Any], Resource | None]]:

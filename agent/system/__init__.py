@@ -85,17 +85,18 @@ class Host(Protocol):
     def fetch(self, url: str, sha256: str) -> bytes: ...
 
 
-def _walked(function: Callable[..., Any], *, within: bool = False, reads: bool = False) -> Any:
+def _walked(function: Callable[..., Any], *, within: bool = False, reads: bool = False, replaces: bool = False) -> Any:
     """A function of agent.system.files as a System method that walks paths with the System's walker
     (`reads`: one that only reads, with the walker that keeps the directories it opened).
 
     The durability batch is flushed first when the path (its first argument) is a write waiting there, or
-    with `within`, when the path also holds one (a listing would show its temp file).
+    with `within`, when the path also holds one (a listing would show its temp file); with `replaces` (a removal),
+    also when any backup waits.
     """
 
     @functools.wraps(function)
     def method(self: System, path: Path, *args: Any, **kwargs: Any) -> Any:
-        self._settle(path, within=within)
+        self._settle(path, within=within, replaces=replaces)
         return function(path, *args, walker=self._reader if reads else self.walker, **kwargs)
 
     return method
@@ -229,8 +230,11 @@ class System:
         return processes.terminate(pids, timeout)
 
     def backup(self, data: bytes) -> str | None:
-        """Store `data` in the bucket and return its digest; None when there is no bucket."""
-        return None if self.bucket is None else self.bucket.put(data)
+        """Store `data` in the bucket and return its digest; None when there is no bucket. While `acting_for`
+        names a resource the copy joins the durability batch, stored durably at its flush before any rename."""
+        if self.bucket is None:
+            return None
+        return self.bucket.put(data, self._batch if self._batch.owner is not None else None)
 
     def uid_of(self, name: str) -> int:
         self._settle_accounts()
@@ -331,7 +335,7 @@ class System:
         self._dirty.clear()
 
     def symlink_atomic(self, target: str, path: Path) -> None:
-        self._settle(path)
+        self._settle(path, replaces=True)
         files.symlink_atomic(target, path, walker=self.walker)
 
     def acting_for(self, owner: str | None) -> None:
@@ -349,11 +353,18 @@ class System:
         self._batch.flush()
         self.changed()  # a rename may replace a link that a remembered resolution or directory went through
 
-    def _settle(self, path: Path, *, within: bool = False) -> None:
-        """Flush the batch first when `path` is a write waiting there (`within`: or holds one)."""
+    def _settle(self, path: Path, *, within: bool = False, replaces: bool = False) -> None:
+        """Flush the batch first when `path` is a write waiting there (`within`: or holds one); before a removal
+        or a replacement outside the batch (`replaces`), also when a backup waits, and refuse it when the
+        backup of the resource acting failed."""
         batch = self._batch
-        if batch and (batch.touches(path) if within else batch.waits_for(path)):
+        if batch and (
+            (replaces and batch.holds_backups()) or (batch.touches(path) if within else batch.waits_for(path))
+        ):
             self._flush()
+        unbacked = batch.unbacked(batch.owner) if replaces and batch.owner is not None else None
+        if unbacked is not None:
+            raise unbacked
 
     def _settle_accounts(self) -> None:
         """Names and ids are read from the root's passwd and group files: a write of either waiting is flushed."""
@@ -390,7 +401,7 @@ class System:
     read_bytes = _walked(files.read_bytes, reads=True)
     file_digest = _walked(files.file_digest, reads=True)
     ensure_directory = _walked(files.ensure_directory)
-    remove = _walked(files.remove, within=True)
+    remove = _walked(files.remove, within=True, replaces=True)
     set_mode = _walked(files.set_mode)
     set_owner = _walked(files.set_owner)
     fsync_dir = staticmethod(files.fsync_dir)

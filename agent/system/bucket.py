@@ -14,6 +14,7 @@ from pathlib import Path
 from agent.errors import HostError
 from agent.system import files
 from agent.system._oserror import host_error
+from agent.system.batch import Batch
 from agent.system.files import FileKind
 from agent.system.paths import Walker
 
@@ -39,8 +40,9 @@ class Bucket:
     def __repr__(self) -> str:
         return f"Bucket({str(self.directory)!r})"
 
-    def put(self, data: bytes) -> str:
-        """Store `data` (0600) and return its sha256 hex digest."""
+    def put(self, data: bytes, batch: Batch | None = None) -> str:
+        """Store `data` (0600) and return its sha256 hex digest: at once and durably, or with `batch`, at its
+        flush, durably before any write of the batch is renamed."""
         digest = hashlib.sha256(data).hexdigest()
         path = self._path(digest)
         mode = FILE_MODE
@@ -48,7 +50,10 @@ class Bucket:
         if state is None:
             self._ensure_base()
             files.ensure_directory(path.parent, DIRECTORY_MODE, walker=self._walker)
-            files.write_atomic(path, data, mode=mode, walker=self._walker)
+            if batch is None:
+                files.write_atomic(path, data, mode=mode, walker=self._walker)
+            else:
+                batch.back_up(path, data, mode=mode, walker=self._walker)
         elif state.kind is not FileKind.FILE:
             raise HostError(f"cannot back up: a {state.kind} is in the way in the bucket", subject=str(path))
         elif state.mode & ~mode:

@@ -271,3 +271,17 @@ resources:
     }  # fmt: skip
     assert site.path("/etc/edited.conf").read_text() == original
     assert site.apply().returncode == 0
+
+
+def test_the_temps_a_killed_undo_left_are_removed_by_the_run_that_undoes_it_again(site: Site) -> None:
+    """A directory only dropped resources write in is cleaned too (its temps are no declared resource's)."""
+    site.path("/srv/edited").mkdir(parents=True)
+    site.path("/srv/edited/a.conf").write_text("# a\n")
+    declare(site, 'resources:\n  - line: "UMASK 027"\n    path: /srv/edited/a.conf\n    on_drop: remove\n')
+    assert site.apply().returncode == 2
+    left = site.path("/srv/edited/.a.conf.tend-0a1b2c")
+    left.write_text("# a\n")  # as a run killed between the undo's temp and its rename leaves it
+    declare(site, ONE_FILE)
+    undone = site.apply()
+    assert undone.status("line:UMASK 027") == "removed", undone.stderr
+    assert site.path("/srv/edited/a.conf").read_text() == "# a\n" and not left.exists()

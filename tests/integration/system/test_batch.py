@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from agent.errors import HostError
 from agent.system import Bucket, Root, System, batch
 from agent.system.paths import CachedWalker
 from tests.faults.conftest import TEMP_NAME
@@ -140,3 +141,87 @@ def test_a_rename_that_fails_at_the_flush_keeps_the_old_file_and_names_its_owner
     assert list(failures) == ["file:/etc/b"] and str(etc / "b") in str(failures["file:/etc/b"])
     assert (etc / "a").read_bytes() == b"new a" and (etc / "b").is_dir()
     assert temps(etc) == [] and system.failed_writes() == {}
+
+
+def bucket_entries(system: System) -> dict[str, bytes]:
+    assert system.bucket is not None
+    base = system.bucket.directory
+    return {p.name: p.read_bytes() for p in base.rglob("*") if p.is_file()} if base.exists() else {}
+
+
+def test_backups_wait_in_the_batch_and_are_stored_before_any_write_is_renamed(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = system.root.path / "etc"
+    for name in ("a", "b"):
+        (etc / name).write_bytes(f"old {name}".encode())
+    system.acting_for("file:x")
+    for name in ("a", "b"):
+        assert system.backup(f"old {name}".encode()) is not None
+        write(system, f"/etc/{name}", f"new {name}".encode())
+    assert all(TEMP_NAME.match(name) for name in bucket_entries(system))  # nothing stored under a digest yet
+    renames: list[str] = []
+    real_replace, real_fsync = os.replace, os.fsync
+    monkeypatch.setattr(os, "replace", lambda src, dst, **kw: (renames.append(dst), real_replace(src, dst, **kw))[1])
+    fsyncs: list[int] = []
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+    system.sync()
+    stored = bucket_entries(system)
+    assert sorted(stored.values()) == [b"old a", b"old b"] and renames[2:] == ["a", "b"]
+    assert len(fsyncs) == 1  # /etc once: the backups' data and renames are made durable by syncfs
+    assert [(etc / n).read_bytes() for n in "ab"] == [b"new a", b"new b"]
+    assert all(oct((p.stat().st_mode) & 0o777) == "0o600" for p in system.bucket.directory.rglob("??/*"))
+
+
+def test_without_syncfs_each_backup_and_its_directory_is_fsynced(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch, "_syncfs", lambda directory: False)
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    system.acting_for("file:x")
+    system.backup(b"old a")
+    write(system, "/etc/a", b"new a")
+    system.sync()
+    assert list(bucket_entries(system).values()) == [b"old a"]
+    # The bucket on creating its new directory; then the temp and the backup, the backup's directory, /etc.
+    assert len(synced) == 5
+
+
+def test_a_backup_that_fails_at_the_flush_keeps_its_owners_files_old(system: System) -> None:
+    etc = system.root.path / "etc"
+    (etc / "a").write_bytes(b"old a")
+    system.acting_for("file:/etc/a")
+    digest = system.backup(b"old a")
+    write(system, "/etc/a", b"new a", owner="file:/etc/a")
+    write(system, "/etc/b", b"new b", owner="file:/etc/b")
+    assert system.bucket is not None and digest is not None
+    blocked = system.bucket.directory / digest[:2] / digest
+    blocked.mkdir()  # something in the way of the backup's rename
+    (blocked / "inside").write_bytes(b"")
+    system.sync()
+    failures = system.failed_writes()
+    assert list(failures) == ["file:/etc/a"] and "back up" in str(failures["file:/etc/a"])
+    assert (etc / "a").read_bytes() == b"old a" and (etc / "b").read_bytes() == b"new b"
+    assert temps(etc) == [] and temps(blocked.parent) == []
+
+
+def test_a_removal_stores_the_waiting_backups_first_and_is_refused_when_its_own_failed(system: System) -> None:
+    etc = system.root.path / "etc"
+    for name in ("a", "b"):
+        (etc / name).write_bytes(f"old {name}".encode())
+    system.acting_for("file:/etc/a")
+    system.backup(b"old a")
+    assert system.remove(etc / "a")
+    assert list(bucket_entries(system).values()) == [b"old a"]
+
+    system.acting_for("file:/etc/b")
+    digest = system.backup(b"old b")
+    assert system.bucket is not None and digest is not None
+    blocked = system.bucket.directory / digest[:2] / digest
+    blocked.mkdir(parents=True)
+    (blocked / "inside").write_bytes(b"")
+    with pytest.raises(HostError, match="back up"):
+        system.remove(etc / "b")
+    assert (etc / "b").read_bytes() == b"old b"

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+import pytest
+
 from agent.catalog.graph import Catalog, Edge, Relation
 from agent.errors import HostError, TendError
 from agent.reports.model import Report, Status
+from agent.runner import dropped
 from agent.runner.apply import Runner
+from agent.runner.dropped import Dropped
 from agent.system.files import FileState
 from tests.unit.fakes import Fake, Memory, fake
 from tests.unit.runner.test_apply import MemoryState
@@ -123,3 +127,59 @@ def test_a_failed_batched_write_skips_the_resources_that_depend_on_it() -> None:
     edges = (Edge("batched:a", "fake:x", Relation.REQUIRE),)
     report = apply(catalog_of(batched("a"), fake("x"), edges=edges), journal, state)
     assert {r.id: r.status for r in report.resources} == {"batched:a": Status.FAILED, "fake:x": Status.SKIPPED}
+
+
+def undo_after(
+    catalog: Catalog, journal: Journal, state: MemoryState, monkeypatch: pytest.MonkeyPatch, failing: str = ""
+) -> Report:
+    """Apply `catalog` with `batched:a` and `batched:b` recorded by the last full apply, to be undone (the write of
+    `failing` failing when the batch ends)."""
+    monkeypatch.setitem(dropped.TYPES, "batched", Batched)
+    applied_for = {"repo": "r", "host": "h", "root": "/"}
+    record = {"type": "batched", "on_drop": "remove", "requires": []}
+    state.record_catalog({f"batched:{t}": {**record, "title": t, "undo": {"value": "gone"}} for t in "ab"}, applied_for)
+    real = state.record_catalog
+    monkeypatch.setattr(state, "record_catalog", lambda *args: (journal.events.append("record catalog"), real(*args)))
+    journal["a"] = journal["b"] = "v"
+    journal.events.clear()
+    report = Report("r", "h", datetime.now(UTC), "apply")
+    runner = Runner(catalog, journal, state)
+    runner.run(report)
+    if failing:
+        journal.failures = {failing: HostError("cannot write: No space left on device", subject="/etc/a")}
+    Dropped(catalog, state, runner, applied_for=applied_for, warn=lambda text: None).run(report)
+    return report
+
+
+def test_undoing_dropped_resources_joins_the_batch_which_ends_before_the_catalog_forgets_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = MemoryState()
+    journal = Journal(state)
+    report = undo_after(catalog_of(batched("c")), journal, state, monkeypatch)
+    assert journal.events == [
+        "write c for batched:c",
+        "sync",
+        "save",
+        "write b for batched:b",
+        "write a for batched:a",
+        "sync",
+        "record catalog",
+    ]
+    assert {r.id: r.status for r in report.resources} == {
+        "batched:c": Status.CHANGED, "batched:b": Status.REMOVED, "batched:a": Status.REMOVED
+    }  # fmt: skip
+    assert list(state.catalog) == ["batched:c"]
+
+
+def test_an_undo_whose_write_fails_when_the_batch_ends_is_failed_and_kept_for_the_next_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = MemoryState()
+    journal = Journal(state)
+    report = undo_after(catalog_of(batched("c")), journal, state, monkeypatch, failing="batched:a")
+    statuses = {r.id: r.status for r in report.resources}
+    assert statuses["batched:a"] is Status.FAILED and statuses["batched:b"] is Status.REMOVED
+    assert "No space left" in (report.resources[-1].error or "")
+    assert list(state.catalog) == ["batched:c", "batched:a"]  # undone again by the next run
+    assert "batched:a" not in state.resources  # no drift record for what is no longer declared
