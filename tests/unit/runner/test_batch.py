@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -134,7 +135,8 @@ def undo_after(
 ) -> Report:
     """Apply `catalog` with `batched:a` and `batched:b` recorded by the last full apply, to be undone (the write of
     `failing` failing when the batch ends)."""
-    monkeypatch.setitem(dropped.TYPES, "batched", Batched)
+    # The registry is lazy and read-only: the test type goes in front of it.
+    monkeypatch.setattr(dropped, "TYPES", ChainMap({"batched": Batched}, dropped.TYPES))
     applied_for = {"repo": "r", "host": "h", "root": "/"}
     record = {"type": "batched", "on_drop": "remove", "requires": []}
     state.record_catalog({f"batched:{t}": {**record, "title": t, "undo": {"value": "gone"}} for t in "ab"}, applied_for)
