@@ -7,6 +7,7 @@ are stored beside it as <run-id>.json, never over it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from agent.reports.model import new_run_id
 from agent.system import files
 
+_ENCODER = json.JSONEncoder()  # json.dumps's own settings: compact, and `tend report` shows it
 LAST_RUN = "last_run.json"
 SEQUENCE = ".sequence"
 
@@ -38,8 +40,7 @@ class ReportStore:
         """Store a report; only a full apply's becomes last_run.json, the evidence fleets read (§8.1):
         noop, --tags and watch reports are stored beside it, never over it."""
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Compact: the C encoder, and `tend report` shows it. The line's end is a piece of its own, not a copy.
-        data = (json.dumps(report).encode(), b"\n")
+        data = [*report_pieces(report), b"\n"]  # the line's end a piece of its own, not a copy
         path = self.directory / f"{report['run_id']}.json"
         files.write_atomic(path, data, mode=0o600)
         if full and report.get("mode") == "apply":
@@ -62,3 +63,20 @@ class ReportStore:
     def _prune(self) -> None:
         for old in self.ids()[: -self.retention or None]:
             (self.directory / f"{old}.json").unlink(missing_ok=True)
+
+
+def report_pieces(report: Mapping[str, Any], items: int = 1000) -> Iterator[bytes]:
+    """`json.dumps(report)`, encoded, in pieces: a long list (the resources) a thousand items at a time, so
+    that the report of many resources is never one string (and its bytes) at once."""
+    yield b"{"
+    for number, (key, value) in enumerate(report.items()):
+        head = ("" if number == 0 else ", ") + _ENCODER.encode(key) + ": "
+        if not isinstance(value, list) or len(value) <= items:
+            yield (head + _ENCODER.encode(value)).encode()
+            continue
+        yield (head + "[").encode()
+        for start in range(0, len(value), items):
+            piece = _ENCODER.encode(value[start : start + items])[1:-1]
+            yield (piece if start == 0 else ", " + piece).encode()
+        yield b"]"
+    yield b"}"

@@ -17,6 +17,10 @@ from agent.runner.state import RunState
 from agent.system import Host
 
 _BROKEN = (Status.FAILED, Status.SKIPPED)
+# Changes of short plain values that many resources repeat (each new file's `ensure: absent -> file`) are one
+# dict each: reports only write them. Not floats (0.0 and -0.0 are equal, not the same); the first few kinds.
+_SHARED_KINDS = 256
+_SHORT = 40
 
 
 class Runner:
@@ -65,6 +69,7 @@ class Runner:
         self._batched: dict[str, tuple[Resource[Any], ResourceResult]] = {}  # whose writes may be waiting
         self._undoing: set[str] = set()  # of those, the dropped resources being undone (nothing to record)
         self._cleaned: set[str] = set()  # directories whose stale temps this run removed
+        self._changes: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def run(self, report: Report) -> None:
         depends = self.catalog.dependencies()
@@ -188,8 +193,8 @@ class Runner:
         # What held a secret when last recorded may still be one on the host: its old values stay hidden.
         held = self.state.held_secret(rid)
         result.sensitive = resource.sensitive or held
-        result.changes = [c.to_json(resource.hides(c.property) or (held and _sensitive(resource, c.property)))
-                          for c in changes]  # fmt: skip
+        hidden = [resource.hides(c.property) or (held and _sensitive(resource, c.property)) for c in changes]
+        result.changes = [self._shared(c.to_json(hide)) for c, hide in zip(changes, hidden, strict=True)]
         owed = self.refreshes.get(rid, []) + [
             s for s in self.state.owed.get(rid, []) if s not in self.refreshes.get(rid, [])
         ]
@@ -275,6 +280,17 @@ class Runner:
             result.status, result.error = Status.FAILED, str(error.strerror or error)
         result.duration_ms = (time.perf_counter() - started) * 1000
         return result
+
+    def _shared(self, change: dict[str, Any]) -> dict[str, Any]:
+        if not all(
+            v is None or type(v) in (bool, int) or (type(v) is str and len(v) < _SHORT) for v in change.values()
+        ):
+            return change
+        key = tuple((k, type(v), v) for k, v in change.items())
+        found = self._changes.get(key)
+        if found is None and len(self._changes) < _SHARED_KINDS:
+            found = self._changes[key] = change
+        return change if found is None else found
 
     def _signal(self, source: str, targets: list[str]) -> None:
         for target in targets:

@@ -17,7 +17,7 @@ from agent.reports.model import Report, ResourceResult, Status
 from agent.resources import TYPES
 from agent.resources.base import Resource
 from agent.runner.apply import Runner
-from agent.runner.state import RunState
+from agent.runner.state import RunState, Shared
 
 _KEPT = (Status.DROPPED, Status.FAILED)
 
@@ -27,6 +27,7 @@ def records(catalog: Catalog, recorded: Mapping[str, dict[str, Any]] | None = No
     `recorded` already holds is that one (a run that changed nothing keeps one copy of each, not two)."""
     depends = catalog.dependencies()
     recorded = recorded or {}
+    shared = Shared()
     out: dict[str, dict[str, Any]] = {}
     for rid in catalog.order:
         resource = catalog.resources[rid]
@@ -37,6 +38,7 @@ def records(catalog: Catalog, recorded: Mapping[str, dict[str, Any]] | None = No
             "on_drop": resource.on_drop,
             "requires": sorted(set(depends.get(rid, []))),
         }
+        shared.record(record)
         before = recorded.get(rid)
         out[rid] = before if before == record else record
     return out

@@ -97,7 +97,7 @@ class RunState:
         state = cls(path, path.with_name("state.key"))
         state.read_only = read_only
         try:
-            data = upgrade(json.loads(path.read_bytes()))
+            data = upgrade(json.loads(path.read_bytes(), object_hook=Shared().loaded))
         except FileNotFoundError:
             return state
         except (OSError, ValueError) as error:
@@ -171,20 +171,23 @@ class RunState:
             "catalog": self.catalog,
             "applied_for": self.applied_for,
         }
-        pieces = list(json_pieces(data))
         hashed = hashlib.sha256()
-        for piece in pieces:
-            hashed.update(piece)
-        digest = hashed.digest()
-        if digest != self._saved:  # a run saves at several points; what it already wrote is not written again
-            self._write(self.path, pieces)
-            self._saved = digest
+
+        def pieces() -> Iterator[bytes]:
+            for piece in json_pieces(data):
+                hashed.update(piece)
+                yield piece
+
+        # A run saves at several points; what it already wrote is not written again. The pieces go to the temp
+        # file as they are made (never all of them at once), which is dropped when they turn out the same.
+        if self._write(self.path, pieces(), unless=lambda: hashed.digest() == self._saved):
+            self._saved = hashed.digest()
 
     def save_ledger(self, run_id: str, rids: Iterable[str]) -> None:
         """The desired-state digests of the resources run `run_id` recorded, kept apart from state.json."""
         desired = {rid: self.resources[rid]["desired"] for rid in rids if rid in self.resources}
         ledger = {"version": LEDGER_VERSION, "run_id": run_id, "desired": desired}
-        self._write(self.path.with_name(LEDGER), list(json_pieces(ledger)))
+        self._write(self.path.with_name(LEDGER), json_pieces(ledger))
 
     def ledger(self) -> tuple[str, dict[str, str]] | None:
         """The last full run's id and desired-state digests, or None when there is no usable ledger."""
@@ -207,12 +210,50 @@ class RunState:
                 self.resources[rid] = {"desired": digest, "status": statuses[rid]}
         return sum(1 for rid in desired if rid in statuses)
 
-    def _write(self, path: Path, text: bytes | list[bytes]) -> None:
+    def _write(self, path: Path, text: Iterable[bytes], unless: Callable[[], bool] | None = None) -> bool:
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise HostError(f"cannot create the state directory: {error.strerror}", subject=str(path.parent)) from None
-        files.write_atomic(path, text, mode=0o600)
+        return files.write_atomic(path, text, mode=0o600, unless=unless)
+
+
+class Shared:
+    """One object for each distinct status, type, undo map and requirement list of the state's records,
+    which many resources repeat (every file of a directory: `{ensure: absent}`, the directory). They are
+    never modified, only written and compared."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[Any, ...], Any] = {}
+
+    def record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`record` (a catalog record), its repeated values replaced by the shared ones."""
+        record["type"] = sys.intern(record["type"])
+        record["undo"] = self._one(record["undo"])
+        record["requires"] = self._one(record["requires"])
+        return record
+
+    def loaded(self, value: dict[str, Any]) -> dict[str, Any]:
+        """json's object_hook: each record shared as it is read, so that its copies are freed at once."""
+        if type(value.get("status")) is str:
+            value["status"] = sys.intern(value["status"])
+        elif type(value.get("type")) is str and isinstance(value.get("requires"), list) and "undo" in value:
+            self.record(value)
+        return value
+
+    def _one(self, value: Any) -> Any:
+        if isinstance(value, list) and len(value) < 8 and all(type(v) is str for v in value):
+            key: tuple[Any, ...] = ("list", *value)
+        elif isinstance(value, dict) and len(value) < 8 and all(type(v) in _SCALARS for v in value.values()):
+            key = ("dict", *((k, type(v), v) for k, v in value.items()))  # 1 and True are equal, not the same
+        else:
+            return value
+        return self._seen.setdefault(key, value)
+
+
+_SCALARS = frozenset([str, int, bool, type(None)])  # not float: 0.0 and -0.0 are equal, not the same
 
 
 def json_pieces(data: Mapping[str, Any], records: int = 1000) -> Iterator[bytes]:

@@ -21,6 +21,9 @@ from agent.system.files import FileKind, FileState
 from agent.system.lock import RunLock
 from agent.system.paths import CachedWalker, Root, Walker, split_managed
 
+# Host paths `resolve` remembers, the oldest forgotten first: a run of many files keeps no Path per file.
+_KEEP_RESOLVED = 64
+
 __all__ = ["Bucket", "CommandResult", "FileKind", "FileState", "Host", "Root", "RunLock", "System"]
 
 
@@ -122,11 +125,11 @@ class System:
         self.command_timeout = command_timeout
         self.accounts = Accounts(root)
         self._commands: dict[str, bool] = {}
-        self._resolved: dict[tuple[str, bool], Path] = {}
+        self._resolved: dict[tuple[str, bool], Path] = {}  # the last few only: a resource asks for its own paths
         self._links: dict[str, str | None] = {}  # directory components Root.resolve looked at
         self._dirty: set[Path] = set()
         self._batch = Batch()
-        self._trusted_dirs: frozenset[Path] = frozenset()
+        self._trusted_dirs: frozenset[str] = frozenset()  # managed paths, lexical and resolved
         self._trusted_users: frozenset[str] = frozenset()
         self.walker = Walker(root.path, self._refusal)
         # Checks read through kept directories; every change walks afresh, so a directory swapped for a link
@@ -137,18 +140,25 @@ class System:
         """Let file operations enter directories owned by other users: those at the managed `paths`, and
         any owned by one of `users` (DESIGN §8.6). The runner passes the catalog's file paths and users.
         """
-        dirs = {self.root.path.joinpath(*split_managed(p)) for p in paths}
-        for managed in paths:
+        # Kept as managed paths, mostly the resources' own strings: a catalog of many files holds no path twice.
+        lexical = [(managed, "/" + "/".join(split_managed(managed))) for managed in paths]
+        top = str(self.root.path).rstrip("/")
+        dirs = {managed if managed == normal else normal for managed, normal in lexical}
+        for managed, normal in lexical:
             try:
-                dirs.add(self.resolve(managed))
+                resolved = str(self.root.resolve(managed, links=self._links))
             except TendError:
                 continue  # a link in the way is reported when the resource itself is applied
+            if resolved != top + normal:
+                dirs.add(resolved[len(top) :] or "/")
         self._trusted_dirs, self._trusted_users = frozenset(dirs), frozenset(users)
         self._reader.forget()
 
     def _refusal(self, directory: Path, uid: int) -> str | None:
         """None when `directory`, owned by `uid`, may be entered; else why not (Walker's question)."""
-        if directory in self._trusted_dirs:
+        text = str(directory)
+        top = str(self.root.path).rstrip("/")
+        if text.startswith(top + "/") and text[len(top) :] in self._trusted_dirs:
             return None
         owner = self.user_name(uid)
         if owner is not None and owner in self._trusted_users:
@@ -167,6 +177,8 @@ class System:
             if follow and self._batch and self._batch.touches(self.resolve(managed)):
                 # A waiting write may replace a link that following would go through.
                 self._flush()
+            if len(self._resolved) >= _KEEP_RESOLVED:
+                del self._resolved[next(iter(self._resolved))]
             found = self._resolved[key] = self.root.resolve(managed, follow=follow, links=self._links)
         return found
 

@@ -66,9 +66,11 @@ def write_atomic(
     validate: Callable[[Path], None] | None = None,
     sync_dir: bool = True,
     walker: Walker | None = None,
-) -> None:
+    unless: Callable[[], bool] | None = None,
+) -> bool:
     """Replace `path` with `data` (bytes, or its pieces in order) so that readers see the old or the new
-    content, never a part.
+    content, never a part; returns whether it did. `unless` is asked once the pieces are written (a stream
+    may know only then that they are what `path` holds): when True the temp file goes and `path` stays.
 
     `sync_dir=False` leaves the fsync of the directory (which makes the rename durable) to the
     caller, who batches it: System.sync() does each directory once.
@@ -79,8 +81,17 @@ def write_atomic(
     OSError as HostError naming `path`).
     """
     with _at(walker, path, "write") as (directory, name):
-        temp = write_temp(directory, path, data, mode=mode, uid=uid, gid=gid, sync=True)
+        temp = write_temp(directory, path, data, mode=mode, uid=uid, gid=gid, sync=unless is None)
         try:
+            if unless is not None:
+                if unless():
+                    discard(directory, temp)
+                    return False
+                fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
             if validate is not None:
                 validate(path.with_name(temp))
             os.replace(temp, name, src_dir_fd=directory, dst_dir_fd=directory)
@@ -91,6 +102,7 @@ def write_atomic(
             raise
         if sync_dir:
             fsync_at(directory, path.parent)
+    return True
 
 
 def write_temp(

@@ -127,6 +127,33 @@ def test_a_directory_another_user_owns_is_entered_only_when_trusted(tree) -> Non
 
 
 @needs_root
+def test_a_trusted_path_is_trusted_as_written_and_where_its_links_lead(tree) -> None:
+    system, _ = tree
+    box = system.root.path / "home/u/box"
+    box.mkdir(parents=True)
+    os.chown(box, OTHER_UID, OTHER_UID)
+    (system.root.path / "srv").mkdir()
+    (system.root.path / "srv/data").symlink_to("/home/u")
+    system.trust(paths=["/srv/data/box"])
+    system.write_atomic(system.resolve("/home/u/box/notes"), b"through the link", mode=0o644)
+    system.trust(paths=["//home/./u/box/"])
+    system.write_atomic(system.resolve("/home/u/box/notes"), b"as written", mode=0o644)
+    system.trust(paths=["/home/u/other", "/srv/data", "/home/u/box/notes"])
+    with pytest.raises(HostError, match="refusing to enter"):
+        system.read_state(system.resolve("/home/u/box/notes"))
+    assert (box / "notes").read_bytes() == b"as written"
+
+
+def test_resolved_paths_are_remembered_a_few_at_a_time(tree) -> None:
+    system, _ = tree
+    paths = [f"/etc/app/f{number}" for number in range(1000)]
+    for path in paths:
+        assert system.resolve(path) == system.root.path / path.lstrip("/")
+    assert system.resolve(paths[-1]) is system.resolve(paths[-1])
+    assert 0 < len(system._resolved) <= 64
+
+
+@needs_root
 def test_a_hard_link_in_another_users_directory_is_not_chmodded(tree) -> None:
     system, _ = tree
     shadow = system.root.path / "etc/app/app.conf"

@@ -101,6 +101,45 @@ def test_the_state_is_written_in_pieces_as_one_json_dumps_writes_it(tmp_path: Pa
     assert path.read_bytes() == whole
 
 
+def test_a_loaded_state_keeps_one_copy_of_each_repeated_value(tmp_path: Path) -> None:
+    catalog = {
+        f"file:/srv/f{n}": {"type": "file", "title": f"/srv/f{n}", "undo": {"ensure": "absent"}, "on_drop": None,
+                            "requires": ["file:/srv"]}
+        for n in range(3)
+    } | {
+        "x:one": {"type": "x", "title": "one", "undo": {"flag": 1}, "on_drop": None, "requires": []},
+        "x:true": {"type": "x", "title": "true", "undo": {"flag": True}, "on_drop": None, "requires": []},
+    }  # fmt: skip
+    written = json.dumps({"version": 3, "resources": RESOURCES, "owed_refresh": {}, "held_secret": [],
+                          "catalog": catalog, "applied_for": None}, sort_keys=True)  # fmt: skip
+    path = tmp_path / "state.json"
+    path.write_text(written)
+    state = RunState.load(path)
+    assert (state.catalog, state.resources) == (catalog, RESOURCES)
+    files = [state.catalog[f"file:/srv/f{n}"] for n in range(3)]
+    assert all(r["undo"] is files[0]["undo"] and r["requires"] is files[0]["requires"] for r in files)
+    one, true = state.catalog["x:one"]["undo"], state.catalog["x:true"]["undo"]
+    assert (one, type(one["flag"]), type(true["flag"])) == ({"flag": 1}, int, bool)
+    state.save()
+    assert path.read_text() == written
+
+
+def test_a_save_that_changes_nothing_leaves_the_file_and_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    state = RunState(path, tmp_path / "state.key")
+    state.resources = dict(RESOURCES)
+    state.save()
+    first = path.stat().st_ino
+    state.save()
+    assert path.stat().st_ino == first and sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+    state.forget("exec:restart")
+    state.save()
+    assert path.stat().st_ino != first and json.loads(path.read_text())["resources"] == {
+        "file:/etc/a": RESOURCES["file:/etc/a"]
+    }
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
 def test_a_resource_that_held_a_secret_stays_held_until_recorded_without_one(tmp_path: Path) -> None:
     path = tmp_path / "state.json"
     state = RunState.load(path)
