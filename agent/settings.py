@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.errors import ConfigError
-from agent.formats import Document, check_keys, did_you_mean, read_yaml_file
+from agent.formats import check_keys, did_you_mean, read_text
 from agent.location import Location
+
+if TYPE_CHECKING:
+    from agent.formats import Document
 
 DEFAULT_CONFIG = Path("/etc/tend/agent.yaml")
 DEFAULT_STATE_DIR = Path("/var/lib/tend")
@@ -159,9 +162,10 @@ def load_settings(
     """Read agent.yaml (a missing default file is fine: the defaults apply) and apply overrides."""
     explicit = config or (Path(environ["TEND_CONFIG"]) if environ.get("TEND_CONFIG") else None)
     path = explicit or DEFAULT_CONFIG
-    document = read_yaml_file(path, str(path), error=ConfigError)
-    if document is None and explicit is not None:
+    text = read_text(path, str(path), error=ConfigError)
+    if text is None and explicit is not None:
         raise ConfigError("no such file", location=Location(str(path)))
+    document = _parsed(text, str(path)) if text else None  # an empty file (/dev/null) sets nothing
     raw = _validated(document) if document is not None else {}
     source = raw.get("source", {})
 
@@ -188,6 +192,12 @@ def load_settings(
         gpg_jobs=_jobs(environ.get("TEND_GPG_JOBS")),
         rollback_on=frozenset(raw.get("rollback_on", ["checks"])),
     )
+
+
+def _parsed(text: str, source: str) -> Document:
+    from agent.formats import read_yaml  # only for a file with something in it: a run without imports no parser
+
+    return read_yaml(text, source, error=ConfigError)
 
 
 def _validated(document: Document) -> dict[str, Any]:

@@ -100,6 +100,12 @@ class CompileCache:
         self.read_only = read_only
         self._usable: bool | None = None
 
+    def part(self, name: str) -> CompileCache:
+        """A cache of its own in the folder `name` of this one, for what is not a compile (a checked inventory):
+        kept apart, under its own bound, as read-only as this one."""
+        directory = None if self.directory is None else self.directory / name
+        return CompileCache(directory, max_bytes=self.max_bytes, read_only=self.read_only)
+
     def key(self, *parts: str | None) -> str | None:
         """The name of an entry for `parts` (what the compile is of: its kind, tree digest, host …); None
         when a part is unknown (an unknown tree digest: nothing is kept)."""

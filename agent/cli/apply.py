@@ -28,13 +28,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Parse into a request, converge, print the report (lines as they come, or JSON), exit as it says."""
-    from agent.run.converge import converge
+    from agent.run.converge import compile_cache, converge
     from agent.run.request import ConvergeRequest, parse_tags
 
     noop = args.plan or args.noop
     settings = common.settings_of(args)
     repo = common.repo_of(args, settings)
-    facts = common.facts_of(args, settings, repo)
+    facts = common.facts_of(args, settings, repo, cache=compile_cache(settings, noop=noop))
     request = ConvergeRequest(
         repo,
         host=args.host or str(facts.get("hostname", "")),

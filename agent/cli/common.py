@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from agent.errors import ConfigError
 
 if TYPE_CHECKING:
+    from agent.catalog.cache import CompileCache
     from agent.reports.model import Report, ResourceResult
     from agent.run.notify import Notifier
     from agent.settings import AgentSettings
@@ -89,8 +90,11 @@ def _user_name(uid: int) -> str:
         return f"uid {uid}"
 
 
-def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | None) -> Mapping[str, Any]:
-    """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host, --fact."""
+def facts_of(
+    args: argparse.Namespace, settings: AgentSettings, repo: Path | None, *, cache: CompileCache | None = None
+) -> Mapping[str, Any]:
+    """This invocation's facts: the machine, local facts, agent.yaml, the inventory under --host (kept in
+    `cache`, the compile cache, when given), --fact."""
     from agent.facts import parse_fact_overrides
     from agent.run.request import gather_run_facts
 
@@ -101,6 +105,7 @@ def facts_of(args: argparse.Namespace, settings: AgentSettings, repo: Path | Non
         host=getattr(args, "host", None),
         overrides=overrides,
         warn=lambda text: print(f"tend: warning: {text}", file=sys.stderr),
+        cache=cache,
     )
 
 

@@ -49,9 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if given == ["--version"]:  # before argparse and the commands: start-up near the bare interpreter's
         print(VERSION)
         return 0
-    from agent.cli.lookup import take_knockout
+    arguments, knockout = given, None
+    if "lookup" in given:  # only `tend lookup` has the option argparse cannot read
+        from agent.cli.lookup import take_knockout
 
-    arguments, knockout = take_knockout(given)
+        arguments, knockout = take_knockout(given)
     parser = build_parser(command_word(arguments))
     args = parser.parse_args(arguments)
     if knockout is not None:

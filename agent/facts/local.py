@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from agent import formats
 from agent.errors import FactsError
 from agent.facts.overlay import overlay
-from agent.formats import Document, read_yaml, read_yaml_file
 from agent.location import Location
+
+if TYPE_CHECKING:
+    from agent.formats import Document
 
 FACTS_FILE = Path("/etc/tend/facts.yaml")
 FACTS_DIR = Path("/etc/tend/facts.d")
@@ -39,13 +43,13 @@ def load_local_facts(
 
 def load_facts_file(path: Path) -> dict:
     """Return the facts of one YAML file; a missing or empty file has none."""
-    document = read_yaml_file(path, str(path), error=FactsError)
-    return _facts(document) if document is not None else {}
+    text = formats.read_text(path, str(path), error=FactsError)
+    return parse_facts(text, source=str(path)) if text is not None else {}
 
 
 def parse_facts(text: str, *, source: str) -> dict:
     """Parse the YAML text of a facts file named `source` into its mapping of facts."""
-    return _facts(read_yaml(text, source, error=FactsError))
+    return _facts(formats.read_yaml(text, source, error=FactsError))  # YAML's parser imported only for a file
 
 
 def _facts(document: Document) -> dict:

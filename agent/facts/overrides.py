@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent import formats
 from agent.errors import FactsError
 from agent.facts.overlay import overlay
-from agent.formats import read_yaml
 
 
 def parse_fact_overrides(items: list[str]) -> dict:
@@ -39,7 +39,7 @@ def _parse_value(item: str, raw: str) -> Any:
     if not raw.strip():
         return ""
     try:
-        return read_yaml(raw, f"--fact '{item}'", error=FactsError).value
+        return formats.read_yaml(raw, f"--fact '{item}'", error=FactsError).value
     except FactsError as error:
         problem = error.message.removeprefix("Unable to parse YAML: ")
         raise FactsError(

@@ -11,6 +11,7 @@ import yaml
 from agent.errors import DataError, TendError
 from agent.formats.compose import Composer, node_index
 from agent.formats.document import Block, Document, Duplicates
+from agent.formats.text import read_text
 from agent.location import Location
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -91,21 +92,6 @@ def read_yaml_file(path: Path, source: str, *, error: type[TendError], **options
     """Read and parse a UTF-8 YAML file as `read_yaml` does (same options); None when it does not exist."""
     text = read_text(path, source, error=error)
     return None if text is None else read_yaml(text, source, error=error, **options)
-
-
-def read_text(path: Path, source: str, *, error: type[TendError]) -> str | None:
-    """A file's UTF-8 text; None when it does not exist; an `error` naming `source` when it cannot be read."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as problem:
-        raise error(f"cannot read: {problem.strerror}", location=Location(source)) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as problem:
-        line = raw.count(b"\n", 0, problem.start) + 1
-        raise error(f"not UTF-8 text: {problem.reason}", location=Location(source, line)) from None
 
 
 def yaml_error(problem: yaml.MarkedYAMLError, source: str, error: type[TendError] = DataError) -> TendError:

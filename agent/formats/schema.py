@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Collection, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.formats.document import Document
+if TYPE_CHECKING:
+    from agent.formats.document import Document
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

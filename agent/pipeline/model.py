@@ -11,10 +11,10 @@ from typing import Any
 from agent.errors import ConfigError
 from agent.formats import Document, check_keys, did_you_mean, read_yaml, read_yaml_file
 from agent.location import Location
+from agent.pipeline import PIPELINE
 from agent.repo.inventory import INVENTORY, load_inventory
 from agent.settings import parse_duration
 
-PIPELINE = "pipeline.yaml"
 DEFAULT_SHARE = 100.0
 DEFAULT_SOAK_S = 30 * 60
 DEFAULT_STALE_S = 65 * 60  # twice the default interval plus splay

@@ -6,12 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agent import formats
 from agent.errors import ConfigError
 from agent.facts import gather_facts, inventory_facts
 from agent.facts.node import CERTNAME, EXTENSIONS
-from agent.formats import Document, check_keys, read_yaml_file
+
+if TYPE_CHECKING:
+    from agent.formats import Document
 
 INVENTORY = "keys/inventory.yaml"
 # A host name becomes a path (keys/hosts/<name>.asc, nodes/%{facts.hostname}.yaml): DNS labels only.
@@ -36,14 +39,29 @@ class Inventory:
 
 def load_inventory(root: Path) -> Inventory:
     """Read the inventory; a repository without one has no hosts and no admins."""
+    text = inventory_text(root)
+    return Inventory({}, ()) if text is None else parse_inventory(text)
+
+
+def inventory_text(root: Path) -> str | None:
+    """The inventory's text; None when the repository has none."""
     path = root / INVENTORY
-    document = read_yaml_file(path, INVENTORY, error=ConfigError) if path.is_file() else None
-    if document is None or document.value is None:
+    return formats.read_text(path, INVENTORY, error=ConfigError) if path.is_file() else None
+
+
+def parse_inventory(text: str) -> Inventory:
+    """The checked inventory of `text`, every refusal at its line of keys/inventory.yaml."""
+    return _parse(formats.read_yaml(text, INVENTORY, error=ConfigError))
+
+
+def _parse(document: Document) -> Inventory:
+    """The checked inventory of `document`."""
+    if document.value is None:
         return Inventory({}, ())
     data = document.value
     if not isinstance(data, dict):
         raise document.fail("the top level must be a hash with hosts and admins")
-    check_keys(document, data, allowed=("hosts", "admins"))
+    formats.check_keys(document, data, allowed=("hosts", "admins"))
     hosts = data.get("hosts") or {}
     if not isinstance(hosts, dict):
         raise document.fail("'hosts' must be a hash of host names to facts", "hosts")

@@ -9,17 +9,16 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.catalog.cache import CompileCache, tree_digest
 from agent.catalog.cached import compile_cached
 from agent.catalog.graph import Catalog
+from agent.catalog.inventory import cached_inventory
 from agent.errors import ConfigError, DataError, ManifestError, NotFound, SecretError, SecretNotForHost, TendError
-from agent.pipeline.model import Pipeline, load_pipeline
+from agent.pipeline import PIPELINE
 from agent.providers import Providers
 from agent.providers.options import ProviderOptions, configured_options
-from agent.repo.inventory import load_inventory
-from agent.reports.metrics import write_host_metrics
 from agent.reports.model import Report, ResourceResult, RunStatus, iso
 from agent.reports.store import ReportStore
 from agent.run.lock import hold_lock
@@ -36,6 +35,9 @@ from agent.secrets.reader import HostSecrets
 from agent.secrets.repo_keys import load_repo_keys, refuse_found, refuse_private_keys
 from agent.settings import AgentSettings
 from agent.system import Bucket, Root, System
+
+if TYPE_CHECKING:
+    from agent.pipeline.model import Pipeline
 
 # Errors of the commit itself (§8.2): a bundle failing with one of these is refused for this host.
 _COMMIT_FAULTS = (ManifestError, DataError, ConfigError, NotFound, SecretNotForHost)
@@ -99,6 +101,7 @@ class _Converge:
         self.redactor = Redactor((), notify.warning)
         self.commit_fault = False
         self.pipeline: Pipeline | None = None
+        self.cache = compile_cache(settings, noop=request.noop)
 
     def run(self, stop: Callable[[], bool]) -> Report:
         request = self.request
@@ -130,6 +133,8 @@ class _Converge:
 
     def _write_metrics(self, path: Path, report: Report) -> None:
         """The §8.4 series of a full run, labelled with this host's inventory name and its stage."""
+        from agent.reports.metrics import write_host_metrics  # only where agent.yaml names a metrics_file
+
         bundle = report.bundle or {}
         since = bundle.get("converged_since")
         write_host_metrics(
@@ -148,8 +153,8 @@ class _Converge:
                 refuse_private_keys(self.request.repo, bundle=self.request.bundle is not None or in_store)
             else:
                 refuse_found(self.request.private_keys)
-            self.pipeline = load_pipeline(self.request.repo)
-            load_inventory(self.request.repo)
+            self.pipeline = _pipeline(self.request.repo)
+            cached_inventory(self.request.repo, self.cache)
         except (SecretError, ConfigError, DataError):
             self.commit_fault = True
             raise
@@ -223,9 +228,7 @@ class _Converge:
     def _cache(self) -> dict[str, Any]:
         """The compile cache under the state directory and this compile's key in it (§8.19): the tree's
         digest (a bundle's as pulled, else one read now), the host and the repository's path."""
-        request = self.request
-        directory = self.settings.state.compile_cache if self.settings.compile_cache else None
-        cache = CompileCache(directory, read_only=request.noop)  # noop and plan write nothing (§5)
+        request, cache = self.request, self.cache
         if cache.directory is None:
             return {"cache": cache, "key": lambda: None}
         path, at = str(request.repo.resolve()), time.time_ns()
@@ -295,6 +298,21 @@ class _Converge:
             for read in report.secrets_read
         ]
         to_syslog(AuditLog(self.settings.state.audit_log).append(entries))
+
+
+def _pipeline(repo: Path) -> Pipeline | None:
+    """The repository's pipeline; one without pipeline.yaml imports no pipeline model."""
+    if not os.path.lexists(repo / PIPELINE):
+        return None
+    from agent.pipeline.model import load_pipeline
+
+    return load_pipeline(repo)
+
+
+def compile_cache(settings: AgentSettings, *, noop: bool) -> CompileCache:
+    """The compile cache under the state directory (none when configured off); noop and plan use what it
+    holds and write nothing (§5)."""
+    return CompileCache(settings.state.compile_cache if settings.compile_cache else None, read_only=noop)
 
 
 def _compiler(repo: Path, reader: HostSecrets) -> Any:

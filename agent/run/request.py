@@ -6,9 +6,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.settings import AgentSettings
+
+if TYPE_CHECKING:
+    from agent.catalog.cache import CompileCache
+    from agent.repo.inventory import Inventory
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +76,17 @@ def gather_run_facts(
     host: str | None = None,
     overrides: Mapping[str, Any] | None = None,
     warn: Callable[[str], None] = lambda text: None,
+    cache: CompileCache | None = None,
 ) -> Mapping[str, Any]:
     """The facts of a run: the machine, local facts, agent.yaml, the inventory's for `host`, then `overrides`.
 
-    `warn` takes what is wrong but not fatal (a facts executable tend will not run)."""
+    `warn` takes what is wrong but not fatal (a facts executable tend will not run); `cache`, the compile
+    cache, keeps the checked inventory."""
     from agent.facts import gather_facts, load_local_facts, system_facts
     from agent.facts.node import pin_to_inventory
     from agent.repo.inventory import load_inventory
 
-    inventory = load_inventory(repo) if repo else None
+    inventory = None if repo is None else load_inventory(repo) if cache is None else _cached_inventory(repo, cache)
     facts = gather_facts(
         system=system_facts(),
         # Executables in facts.d never run for an inventory compile (--host): the inventory gives its facts.
@@ -97,3 +103,9 @@ def gather_run_facts(
         for warning in warnings:
             warn(warning)
     return facts
+
+
+def _cached_inventory(repo: Path, cache: CompileCache) -> Inventory:
+    from agent.catalog.inventory import cached_inventory  # only commands with a compile cache import it
+
+    return cached_inventory(repo, cache)

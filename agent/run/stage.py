@@ -12,7 +12,8 @@ from agent.bundles.git import git
 from agent.bundles.pull import DEFAULT_BRANCH
 from agent.bundles.store import BundleStore
 from agent.errors import CommitRefused, ConfigError
-from agent.pipeline.model import PIPELINE, Pipeline, pipeline_from_text, stricter
+from agent.pipeline import PIPELINE
+from agent.pipeline.model import Pipeline, pipeline_from_text, stricter
 from agent.pipeline.releases import Releases
 from agent.run.request import gather_run_facts
 from agent.secrets.gpg import GnuPG

@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from agent.catalog.graph import Catalog
 from agent.errors import TendError
 from agent.providers import Providers
 from agent.reports.model import Report, ResourceResult, Status, iso
 from agent.resources.base import Resource
-from agent.resources.file import File
 from agent.runner.state import RunState
 from agent.system import Host
+
+if TYPE_CHECKING:  # a catalog without files never imports the file type
+    from agent.resources.file import File
 
 _BROKEN = (Status.FAILED, Status.SKIPPED)
 # Changes of short plain values that many resources repeat (each new file's `ensure: absent -> file`) are one
@@ -76,7 +78,7 @@ class Runner:
         targets = self.catalog.refresh_targets()
         # Directories owned by other users are entered only for the catalog's own files and users (§8.6).
         self.system.trust(
-            paths=[r.path for r in self.catalog.resources.values() if isinstance(r, File)],
+            paths=[cast("File", r).path for r in self.catalog.resources.values() if r.type_name == "file"],
             users=[r.name for r in self.catalog.resources.values() if r.type_name == "user"],
         )
         if not self.noop:

@@ -8,6 +8,7 @@ real `python -m agent` process; nothing is timed.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from tests.conftest import run_tend
@@ -21,6 +22,14 @@ UNUSED_BY_EMPTY = {
     *(f"agent.providers.{name}" for name in ("apt", "apt_sources", "systemd", "base_service", "useradd", "sysctld")),
     *(f"agent.cli.{name}" for name in ("pull", "check", "facts", "keys", "secrets", "audit", "promote", "fleet")),
     "agent.data.explain", "agent.runner.checks", "psutil", "socket", "platform",
+}  # fmt: skip
+# What an empty catalog whose compile is cached does not read: YAML (the inventory is kept in the cache), the
+# compile, the pipeline's model (there is no pipeline.yaml), the other commands' options, metrics (none configured)
+# and the file type (no file in the catalog).
+NOT_ON_A_HIT = {
+    "yaml", "agent.formats.reader", "agent.formats.compose", "agent.formats.document", "agent.catalog.compile",
+    "agent.data.hiera", "agent.manifest.model", "agent.pipeline.model", "agent.cli.lookup", "agent.reports.metrics",
+    "agent.resources.file",
 }  # fmt: skip
 # What `--version` must not pay for: the command modules' dependencies, and argparse itself.
 NOT_FOR_VERSION = {"argparse", "yaml", "jinja2", "psutil", "json", "typing", "urllib.request", "subprocess"}
@@ -64,6 +73,23 @@ def test_an_empty_catalog_apply_loads_neither_gnupg_nor_schedule_nor_watchdog(tm
     assert not modules & LAZY
     # Neither the thread pool of parallel decryption nor urllib (URL sources) is paid for without a use.
     assert not modules & {"concurrent.futures", "urllib.request", "jinja2"}
+    assert not modules & UNUSED_BY_EMPTY
+
+
+def test_an_empty_catalog_on_a_cache_hit_imports_no_yaml(tmp_path: Path):
+    repo, root = tmp_path / "repo", tmp_path / "root"
+    write_tree(repo, EMPTY_REPO)
+    root.mkdir()
+    time.sleep(2.1)  # past the two seconds within which the cache names a file by its content too
+    argv = ["apply", "--repo", str(repo), "--root", str(root), "--state-dir", str(tmp_path / "state")]
+    first = run_tend([*argv, "--host", "quiet1"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert first.returncode == 0, first.stderr
+    assert NOT_ON_A_HIT & imported(first.stderr) >= {"yaml", "agent.catalog.compile"}  # the first run compiled
+    again = run_tend([*argv, "--host", "quiet1"], env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert again.returncode == 0, again.stderr
+    modules = imported(again.stderr)
+    assert "agent.run.converge" in modules
+    assert not modules & NOT_ON_A_HIT, sorted(modules & NOT_ON_A_HIT)
     assert not modules & UNUSED_BY_EMPTY
 
 
