@@ -150,7 +150,7 @@ def test_bash_completion_of_commands_options_and_choices(unpacked: Path) -> None
     completion = unpacked / "usr/share/bash-completion/completions/tend"
     assert complete(completion, "k") == ["keys"]
     assert complete(completion, "keys", "") == ["init", "list"]
-    assert complete(completion, "--debug", "apply", "--no") == ["--noop"]
+    assert complete(completion, "--debug", "apply", "--no") == ["--no-cache", "--noop"]
     assert complete(completion, "apply", "--repo", "/srv", "--det") == ["--detailed-exitcodes"]
     assert complete(completion, "lookup", "--merge", "") == ["first", "unique", "hash", "deep"]
     assert complete(completion, "apply", "--repo", "") == []  # a file name: bash's own completion (-o default)
