@@ -353,21 +353,29 @@ def _relate(catalog: Catalog, relations: list[tuple[Resource | Origin, str, Any]
                     source, target = (other, member) if name in ("require", "subscribe") else (member, other)
                     catalog.edges.append(Edge(source, target, Relation(name)))
                     explicit.add((source, target))
+    matches: dict[str, list[str]] = {}
     for rid, resource in catalog.resources.items():
-        for ref in _expand(catalog, resource.implicit_requires()):
+        for ref in _expand(catalog, resource.implicit_requires(), matches):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.IMPLICIT))
-        for ref in _expand(catalog, resource.implicit_subscribes()):
+        for ref in _expand(catalog, resource.implicit_subscribes(), matches):
             if ref in catalog.resources and (ref, rid) not in explicit and ref != rid:
                 catalog.edges.append(Edge(ref, rid, Relation.SUBSCRIBE))
 
 
-def _expand(catalog: Catalog, refs: list[str]) -> list[str]:
+def _expand(catalog: Catalog, refs: list[str], matches: dict[str, list[str]]) -> list[str]:
     """Implicit references, a `*` matching any text: `apt_source:*` is every apt source (a package needs
-    them all), `file:/etc/systemd/system/x.service.d/*.conf` every drop-in of a unit."""
+    them all), `file:/etc/systemd/system/x.service.d/*.conf` every drop-in of a unit. `matches` keeps each
+    pattern's resources for the whole catalog: every package names `apt_source:*`, and matching it anew for
+    each would make the catalog's cost grow with the square of its packages."""
     found: list[str] = []
     for ref in refs:
-        found += fnmatch.filter(catalog.resources, ref) if "*" in ref else [ref]
+        if "*" not in ref:
+            found.append(ref)
+            continue
+        if ref not in matches:
+            matches[ref] = fnmatch.filter(catalog.resources, ref)
+        found += matches[ref]
     return found
 
 
