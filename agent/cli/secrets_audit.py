@@ -83,30 +83,45 @@ def problem_lines(audit: Audit, fixes: dict[str, str] = FIXES) -> list[str]:
     """One line per flagged row, per value read across environments, and per finding."""
     lines = [f"{row.flag}: {row.principal} on {row.key} ({row.file}): fix with {fixes[row.flag]}"
              for row in audit.rows if row.flag not in ("ok", "cross_env")]  # fmt: skip
-    for file, key in sorted({(row.file, row.key) for row in audit.rows if row.flag == "cross_env"}):
+    crossing = sorted({(row.file, row.key) for row in audit.rows if row.flag == "cross_env"})
+    readers = _readers(audit) if crossing else {}
+    for file, key in crossing:
         fix = fixes["cross_env"].replace("KEY", key)
-        lines.append(f"cross_env: {key} ({file}) is readable in {_where(audit, file, key)}: fix with {fix}")
+        lines.append(f"cross_env: {key} ({file}) is readable in {_where(readers, file, key)}: fix with {fix}")
     lines += [f"{finding.kind}: {finding.subject}: {finding.detail}: {finding.fix}" for finding in audit.findings]
     return lines
 
 
 def accepted_lines(audit: Audit) -> list[str]:
     """One line per value read across environments by acceptance, with the reason the data gives."""
+    accepted = audit.accepted()
+    readers = _readers(audit) if accepted else {}
     return [
         f"accepted cross_env: {item['key']} ({item['file']}) is readable in "
-        f"{_where(audit, item['file'], item['key'])}: {item['reason']}"
-        for item in audit.accepted()
+        f"{_where(readers, item['file'], item['key'])}: {item['reason']}"
+        for item in accepted
     ]
 
 
-def _where(audit: Audit, file: str, key: str) -> str:
-    """`prod (web1, web2), staging (web-stg1)`: the environments of the hosts that can read a value."""
+def _readers(audit: Audit) -> dict[tuple[str, str], dict[str, list[str]]]:
+    """For each value, the hosts that can read it by environment, from one pass over the rows (a value at a
+    time would make the audit's cost grow with values times rows)."""
     from agent.fleet.secrets_audit import host_environment
 
-    hosts: dict[str, list[str]] = {}
+    environments: dict[str, str] = {}
+    readers: dict[tuple[str, str], dict[str, list[str]]] = {}
     for row in audit.rows:
-        if (row.file, row.key) == (file, key) and row.kind == "host" and row.can_read:
-            hosts.setdefault(host_environment(audit.usage, row.principal), []).append(row.principal)
+        if row.kind == "host" and row.can_read:
+            if row.principal not in environments:
+                environments[row.principal] = host_environment(audit.usage, row.principal)
+            by_environment = readers.setdefault((row.file, row.key), {})
+            by_environment.setdefault(environments[row.principal], []).append(row.principal)
+    return readers
+
+
+def _where(readers: dict[tuple[str, str], dict[str, list[str]]], file: str, key: str) -> str:
+    """`prod (web1, web2), staging (web-stg1)`: the environments of the hosts that can read a value."""
+    hosts = readers.get((file, key), {})
     return ", ".join(f"{environment} ({', '.join(names)})" for environment, names in sorted(hosts.items()))
 
 
