@@ -54,7 +54,8 @@ deb:
 	@packaging/build-deb dist
 
 # tend against cf-agent and puppet (Debian's cfengine3 and puppet, installed with apt-get when root), after the
-# whole suite; writes bench/out/{bench,peers}.json and BENCHMARKS.md. About 30 minutes on 2 cores.
+# whole suite; writes bench/out/{bench,peers}.json and BENCHMARKS.md. About 45 minutes on 2 cores (with the
+# 10,000-file rows and W9-W12).
 bench-peers: venv
 	@mkdir -p bench/out
 	$(BIN)/python -m bench --json bench/out/bench.json
