@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.fileset import CF_BACKUP, HIERA, HOST, MANAGED_DIR
+from bench.fileset import CF_BACKUP, MANAGED_DIR, write_skeleton
 
 CLASS = "bench_edits"
 UMASK, TIMEOUT = "umask 027", "30"
@@ -80,11 +80,7 @@ class Edits:
             (managed / name).write_text(original(name))
 
     def write_tend(self, repo: Path) -> None:
-        for folder in ("data", "manifests", "keys"):
-            (repo / folder).mkdir(parents=True, exist_ok=True)
-        (repo / "hiera.yaml").write_text(HIERA)
-        (repo / "keys/inventory.yaml").write_text(f"hosts:\n  {HOST}: {{role: bench}}\nadmins: []\n")
-        (repo / "data/common.yaml").write_text(f"classes: [{CLASS}]\n")
+        write_skeleton(repo, f"classes: [{CLASS}]\n")
         body = "".join(
             f"  - line: umask of {name}\n    path: /{MANAGED_DIR}/{name}\n    text: {json.dumps(UMASK)}\n"
             f'    match: "^umask "\n'

@@ -99,6 +99,16 @@ def edit_by_hand(directory: Path, files: list[ManagedFile], share: float = 0.1) 
 # tend -------------------------------------------------------------------------------------------------------
 
 
+def write_skeleton(repo: Path, common: str) -> None:
+    """What every single-host bench repository has: hiera.yaml, host `bench1` in the inventory (role `bench`),
+    and data/common.yaml holding `common`; manifests/ is made empty."""
+    for folder in ("data", "manifests", "keys"):
+        (repo / folder).mkdir(parents=True, exist_ok=True)
+    (repo / "hiera.yaml").write_text(HIERA)
+    (repo / "keys/inventory.yaml").write_text(f"hosts:\n  {HOST}: {{role: bench}}\nadmins: []\n")
+    (repo / "data/common.yaml").write_text(common)
+
+
 def write_tend_repo(repo: Path, files: list[ManagedFile] | None, *, template: bool = False) -> None:
     """A control repository for host `bench1`: the files literally (W1), from the template (W2), or, with
     `files=None`, no class at all (the empty run)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.fileset import CF_BACKUP, HIERA, HOST, MANAGED_DIR, make_files
+from bench.fileset import CF_BACKUP, MANAGED_DIR, make_files, write_skeleton
 
 CLASS = "bench_tree"
 SUBDIRECTORIES = 10
@@ -78,11 +78,7 @@ class Tree:
         """A new host has no managed directory."""
 
     def write_tend(self, repo: Path) -> None:
-        for folder in ("data", "manifests", "keys"):
-            (repo / folder).mkdir(parents=True, exist_ok=True)
-        (repo / "hiera.yaml").write_text(HIERA)
-        (repo / "keys/inventory.yaml").write_text(f"hosts:\n  {HOST}: {{role: bench}}\nadmins: []\n")
-        (repo / "data/common.yaml").write_text(f"classes: [{CLASS}]\n")
+        write_skeleton(repo, f"classes: [{CLASS}]\n")
         self.write_source(repo / "files/tree")
         resource = f"  - file: /{MANAGED_DIR}\n    source: tree\n    purge: true\n"
         (repo / f"manifests/{CLASS}.yaml").write_text("resources:\n" + resource)
