@@ -31,10 +31,11 @@ class LazyMapping(Mapping[str, V], Generic[P, V]):
         self._made: dict[str, V] = {}
 
     def __getitem__(self, key: str) -> V:
-        made = self._made.get(key)
-        if made is None:
+        try:
+            return self._made[key]
+        except KeyError:
             made = self._made[key] = self._make(self._paths[key])
-        return made
+            return made
 
     def __contains__(self, key: object) -> bool:
         return key in self._paths

@@ -8,37 +8,26 @@ so that a template or an interpolation reads what it names and no more; a dict s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from agent.lazy import LazyMapping
 
 Reader = Callable[[], Any]
 
 
-class LazyFacts(Mapping[str, Any]):
+class LazyFacts(LazyMapping[Reader, Any]):
     """Facts as `readers`: for each name, in order, what gives its value when first read."""
 
     def __init__(self, readers: Mapping[str, Reader]):
-        self._readers = dict(readers)
-        self._read: dict[str, Any] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return self._read[key]
-        except KeyError:
-            value = self._read[key] = self._readers[key]()
-            return value
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._readers
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._readers)
-
-    def __len__(self) -> int:
-        return len(self._readers)
+        super().__init__(readers, _call)
 
     def __repr__(self) -> str:
-        return f"LazyFacts({sorted(self._readers)})"
+        return f"LazyFacts({sorted(self)})"
+
+
+def _call(reader: Reader) -> Any:
+    return reader()
 
 
 def without(facts: Mapping[str, Any], names: Iterable[str]) -> Mapping[str, Any]:

@@ -33,6 +33,12 @@ def test_a_value_is_read_when_asked_for_and_once():
     assert facts == SYSTEM and dict(facts) == SYSTEM
 
 
+def test_a_fact_whose_value_is_none_is_read_once_too():
+    facts, reads = counted({"virtual": None})
+    assert facts["virtual"] is None and facts["virtual"] is None
+    assert reads == ["virtual"]
+
+
 def test_the_layers_read_nothing_they_are_not_asked_for_and_merge_as_dicts_do():
     local = {"role": "web", "os": {"name": "Debian"}}
     lazy, reads = counted(SYSTEM)
